@@ -1,0 +1,78 @@
+// CEdgeShim: the one door from Swift to libc.
+//
+// Swift code imports this module instead of Glibc or Foundation, so the same sources compile as
+// Embedded Swift for x86_64 and aarch64. Keep it thin: headers, plus tiny inline helpers for what
+// Swift cannot call directly (errno, variadic functions, macros).
+#ifndef CEDGESHIM_H
+#define CEDGESHIM_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/auxv.h>
+#endif
+
+/// The calling thread's errno (a macro in C, so Swift cannot read it directly).
+static inline int edge_errno(void) { return errno; }
+/// Sets errno; used by tests of error paths.
+static inline void edge_set_errno(int value) { errno = value; }
+
+/// open(2) without the variadic mode argument Swift cannot pass.
+static inline int edge_open(const char *path, int flags, unsigned mode) { return open(path, flags, (mode_t)mode); }
+/// fcntl(2) with an int argument.
+static inline int edge_fcntl_int(int fd, int cmd, int arg) { return fcntl(fd, cmd, arg); }
+
+/// Monotonic clock in nanoseconds.
+static inline uint64_t edge_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+/// Realtime (wall) clock in nanoseconds since the Unix epoch.
+static inline uint64_t edge_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/// The stdio stderr stream (a macro-backed global in glibc).
+static inline FILE *edge_stderr(void) { return stderr; }
+/// The stdio stdout stream.
+static inline FILE *edge_stdout(void) { return stdout; }
+
+/// Size of `struct sockaddr_un`'s path field.
+static inline size_t edge_sun_path_size(void) { return sizeof(((struct sockaddr_un *)0)->sun_path); }
+
+/// Hardware capability bits of the CPU (AT_HWCAP), 0 where the platform has none.
+unsigned long edge_hwcap(void);
+/// True when the x86 CPU supports AVX-512 VNNI (always false elsewhere).
+int edge_cpu_has_avx512vnni(void);
+/// True when the x86 CPU supports AVX2 (always false elsewhere).
+int edge_cpu_has_avx2(void);
+
+/// The process's argc, captured before main (glibc passes it to ELF constructors).
+int edge_argc(void);
+/// The process's argv, captured before main.
+char **edge_argv(void);
+
+#endif

@@ -1,0 +1,5 @@
+import CEdgeShim
+import DaemonCore
+import EdgeRuntime
+
+exit(runMain(processArguments()).rawValue)
