@@ -12,6 +12,8 @@ usage: bus-testpub COMMAND [OPTIONS]
   json                print random detection messages, one JSON body per line
                       --seed N --count N [--max-side N]
   keygen              --public PATH --secret PATH: write a CURVE key pair in Z85
+  bench-encode        --count N [--instances N] [--side N]: encode one detection message N times into one
+                      buffer; prints "encoded=N bytes=N ns_per_message=N" (tests count mallocs around it)
   publish             --endpoint E [--endpoint E2] [--count N] [--seed N] [--camera C] [--interval-us N]
                       [--hwm N] [--linger-ms N] [--pad-bytes N] [--curve-secret PATH --allow PATH] [--ipc-mode OCTAL]
                       Binds, prints "bound <endpoint>" per endpoint, publishes meta every 20 ms until a line
@@ -100,6 +102,42 @@ func runJSON(_ options: Options) throws(UsageFailure) {
         }
         frame += 1
     }
+}
+
+func runBenchEncode(_ options: Options) throws(UsageFailure) {
+    let count = try options.int("--count", 1000)
+    let instances = try options.int("--instances", 3)
+    let side = try options.int("--side", 480)
+    var factory = SampleFactory(rng: SplitMix(state: 5))
+    var message = DetectionMessage(camera: "cam0", imageWidth: side, imageHeight: side, modelID: factory.modelID)
+    var index = 0
+    while index < instances {
+        let mask = factory.mask(height: side, width: side)
+        var instance = DetectedInstance(id: index + 1, score: 0.5)
+        factory.describe(mask, height: side, width: side, into: &instance)
+        do throws(RLEError) {
+            instance.mask = WireMask(height: side, width: side, counts: try COCORLE.encode(mask: mask, height: side, width: side))
+        } catch {
+            fail("rle failed")
+        }
+        message.instances.append(instance)
+        index += 1
+    }
+    let buffer = MessageBuffer(capacity: 64 << 20)
+    let start = edge_monotonic_ns()
+    var n = 0
+    do throws(BusError) {
+        while n < count {
+            message.seq = UInt64(n)
+            try WireEncoder.encode(message, into: buffer)
+            n += 1
+        }
+    } catch {
+        fail(error.description)
+    }
+    let elapsed = edge_monotonic_ns() - start
+    printLine("encoded=" + String(n) + " bytes=" + String(buffer.count) + " ns_per_message="
+              + String(count > 0 ? elapsed / UInt64(count) : 0))
 }
 
 func runKeygen(_ options: Options) {
@@ -199,6 +237,7 @@ do throws(UsageFailure) {
     case "rle": runRLE()
     case "json": try runJSON(options)
     case "keygen": runKeygen(options)
+    case "bench-encode": try runBenchEncode(options)
     case "publish": try runPublish(options)
     default:
         printLine(usage)
