@@ -147,3 +147,21 @@ def test_ipc_endpoint_has_restrictive_mode_and_is_not_stolen(context, tmp_path):
         pub.finish()
     finally:
         pub.kill()
+
+
+def test_stale_ipc_socket_file_from_a_crashed_daemon_is_reused(context, tmp_path):
+    import socket
+    path = tmp_path / "det.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # the file stays, nobody listens: what a killed daemon leaves behind
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
+    pub = PublisherProcess("--endpoint", f"ipc://{path}", "--count", "5")
+    try:
+        sub = subscriber(context, f"ipc://{path}")
+        wait_for_topic(sub, "meta")
+        assert os.stat(path).st_mode & 0o777 == 0o660
+        pub.go()
+        assert pub.finish()["dropped"] == 0
+    finally:
+        pub.kill()
