@@ -1,0 +1,196 @@
+// Int8 GEMM of NUMERICS 3.2-3.4: C[M, N] = (A[M, K] - z_a) x W[N, K]^T with an int32 accumulator and
+// one of two epilogues (dequantize to fp32, or requantize to int8 with a fixed-point multiplier).
+
+/// Epilogue A of NUMERICS 3.3: `y[c] = Float(acc[c]) * scale[c] + bias[c]` (two rounded ops).
+public struct QDequantParams {
+    /// Per-output-channel multiplier `m[c]` (float32 of `s_a * s_w[c]`), N values.
+    public var scale: UnsafePointer<Float>
+    /// Per-output-channel fp32 bias, N values (zeros where the layer has none).
+    public var bias: UnsafePointer<Float>
+
+    public init(scale: UnsafePointer<Float>, bias: UnsafePointer<Float>) {
+        self.scale = scale
+        self.bias = bias
+    }
+}
+
+/// Epilogue B of NUMERICS 3.4: integer requantization with `M[c]`, `sh[c]`, `bq[c]` and `z_out[c]`.
+public struct QRequantParams {
+    /// Fixed-point multipliers `M[c]` in [2^30, 2^31) (or 0), N values.
+    public var multiplier: UnsafePointer<Int32>
+    /// Right shifts `sh[c]` in [1, 62], N values.
+    public var shift: UnsafePointer<Int32>
+    /// Int32 biases `bq[c]`, N values.
+    public var bias: UnsafePointer<Int32>
+    /// Output zero points `z_out[c]`, N values.
+    public var zeroPoint: UnsafePointer<Int32>
+
+    public init(multiplier: UnsafePointer<Int32>, shift: UnsafePointer<Int32>,
+                bias: UnsafePointer<Int32>, zeroPoint: UnsafePointer<Int32>) {
+        self.multiplier = multiplier
+        self.shift = shift
+        self.bias = bias
+        self.zeroPoint = zeroPoint
+    }
+}
+
+/// Where a GEMM's results go: through epilogue A, epilogue B, or raw int32 (for tests and composites).
+public enum QGemmOutput {
+    /// fp32 rows `ld` floats apart, through epilogue A.
+    case dequant(UnsafeMutablePointer<Float>, ld: Int, QDequantParams)
+    /// int8 rows `ld` bytes apart, through epilogue B.
+    case requant(UnsafeMutablePointer<Int8>, ld: Int, QRequantParams)
+    /// The int32 accumulators themselves, rows `ld` apart.
+    case raw(UnsafeMutablePointer<Int32>, ld: Int)
+}
+
+/// Requantizes one accumulator per NUMERICS 3.4 (64-bit product, rounding term, arithmetic shift).
+@inlinable @inline(__always)
+public func requantize(_ acc: Int32, multiplier: Int32, shift: Int32, bias: Int32, zeroPoint: Int32) -> Int8 {
+    let a = Int64(acc) &+ Int64(bias)
+    let sh = Int64(shift)
+    let rounding: Int64 = 1 &<< (sh &- 1)
+    let out = ((a &* Int64(multiplier) &+ rounding) &>> sh) &+ Int64(zeroPoint)
+    return Int8(out < -128 ? -128 : (out > 127 ? 127 : out))
+}
+
+/// Dequantizes one accumulator per NUMERICS 3.3.
+@inlinable @inline(__always)
+public func dequantize(_ acc: Int32, scale: Float, bias: Float) -> Float {
+    let y = Float(acc) * scale
+    return y + bias
+}
+
+/// One int8 GEMM, validated once; `run(rows:)` computes any row range (the thread pool's unit of work).
+public struct QGemm {
+    public let m: Int
+    public let n: Int
+    public let k: Int
+    /// Activations, M rows of K int8 values, `lda` apart.
+    public let a: UnsafePointer<Int8>
+    public let lda: Int
+    /// Activation zero point `z_a`.
+    public let aZero: Int32
+    /// Weights `W[N, K]`, rows contiguous (K apart), symmetric per output channel.
+    public let w: UnsafePointer<Int8>
+    /// `Σ_k W[c, k]` per output channel (see `qs8RowSums`), computed once at load.
+    public let wRowSums: UnsafePointer<Int32>
+    public let output: QGemmOutput
+
+    /// Validates the shape; the pointers must cover `M x lda`, `N x K`, N row sums and the output rows.
+    public init(m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
+                w: UnsafePointer<Int8>, wRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+        try require(m >= 0 && n >= 1 && k >= 1, "qs8_gemm", "needs M >= 0, N >= 1, K >= 1")
+        try require(lda >= k, "qs8_gemm", "lda < K")
+        try require(aZero >= -128 && aZero <= 127, "qs8_gemm", "activation zero point outside int8")
+        // K * 255 * 128 must fit int32 with room for the zero-point correction.
+        try require(k <= 1 << 15, "qs8_gemm", "K too large for an int32 accumulator")
+        switch output {
+        case .dequant(_, let ld, _), .requant(_, let ld, _), .raw(_, let ld):
+            try require(ld >= n, "qs8_gemm", "output ld < N")
+        }
+        self.m = m; self.n = n; self.k = k
+        self.a = a; self.lda = lda; self.aZero = aZero
+        self.w = w; self.wRowSums = wRowSums; self.output = output
+    }
+
+    /// Writes one finished accumulator through the epilogue.
+    @inlinable @inline(__always)
+    func store(_ acc: Int32, row: Int, col: Int) {
+        switch output {
+        case .dequant(let out, let ld, let p):
+            out[row * ld + col] = dequantize(acc, scale: p.scale[col], bias: p.bias[col])
+        case .requant(let out, let ld, let p):
+            out[row * ld + col] = requantize(acc, multiplier: p.multiplier[col], shift: p.shift[col],
+                                             bias: p.bias[col], zeroPoint: p.zeroPoint[col])
+        case .raw(let out, let ld):
+            out[row * ld + col] = acc
+        }
+    }
+
+    /// The fast kernel over `rows` (clamped to 0..<M).
+    public func run(rows: Range<Int>) { qs8_gemm_4x4__swift(self, rows: rows) }
+    /// The fast kernel over all rows.
+    public func run() { run(rows: 0..<m) }
+}
+
+/// `Σ_k w[c, k]` for each of the N weight rows (for the zero-point correction of the fast kernels).
+public func qs8RowSums(_ w: UnsafePointer<Int8>, n: Int, k: Int, into sums: UnsafeMutablePointer<Int32>) {
+    for c in 0..<n {
+        var s: Int32 = 0
+        let row = w + c * k
+        for i in 0..<k { s &+= Int32(row[i]) }
+        sums[c] = s
+    }
+}
+
+/// Plain scalar reference: `acc = Σ_k (a - z_a) * w` in the order written, then the epilogue.
+public func qs8_gemm__scalar_ref(_ g: QGemm, rows: Range<Int>) {
+    let rows = rows.clamped(to: 0..<g.m)
+    for i in rows {
+        for c in 0..<g.n {
+            var acc: Int32 = 0
+            for kk in 0..<g.k {
+                acc += (Int32(g.a[i * g.lda + kk]) - g.aZero) * Int32(g.w[c * g.k + kk])
+            }
+            g.store(acc, row: i, col: c)
+        }
+    }
+}
+
+/// Blocked kernel: 4 rows x 4 columns of int32 dot products over K (LLVM widens the K loop to
+/// vpmaddwd on x86 and sdot on dotprod aarch64), then `acc - z_a * rowsum` and the epilogue.
+public func qs8_gemm_4x4__swift(_ g: QGemm, rows: Range<Int>) {
+    let rows = rows.clamped(to: 0..<g.m)
+    let k = g.k
+    var i = rows.lowerBound
+    while i < rows.upperBound {
+        let mr = min(4, rows.upperBound - i)
+        if mr == 4 {
+            let a0 = g.a + i * g.lda, a1 = a0 + g.lda, a2 = a1 + g.lda, a3 = a2 + g.lda
+            var c = 0
+            while c + 4 <= g.n {
+                let w0 = g.w + c * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
+                var s00: Int32 = 0, s01: Int32 = 0, s02: Int32 = 0, s03: Int32 = 0
+                var s10: Int32 = 0, s11: Int32 = 0, s12: Int32 = 0, s13: Int32 = 0
+                var s20: Int32 = 0, s21: Int32 = 0, s22: Int32 = 0, s23: Int32 = 0
+                var s30: Int32 = 0, s31: Int32 = 0, s32: Int32 = 0, s33: Int32 = 0
+                for kk in 0..<k {
+                    let x0 = Int32(a0[kk]), x1 = Int32(a1[kk]), x2 = Int32(a2[kk]), x3 = Int32(a3[kk])
+                    let y0 = Int32(w0[kk]), y1 = Int32(w1[kk]), y2 = Int32(w2[kk]), y3 = Int32(w3[kk])
+                    s00 &+= x0 &* y0; s01 &+= x0 &* y1; s02 &+= x0 &* y2; s03 &+= x0 &* y3
+                    s10 &+= x1 &* y0; s11 &+= x1 &* y1; s12 &+= x1 &* y2; s13 &+= x1 &* y3
+                    s20 &+= x2 &* y0; s21 &+= x2 &* y1; s22 &+= x2 &* y2; s23 &+= x2 &* y3
+                    s30 &+= x3 &* y0; s31 &+= x3 &* y1; s32 &+= x3 &* y2; s33 &+= x3 &* y3
+                }
+                let z0 = g.aZero &* g.wRowSums[c], z1 = g.aZero &* g.wRowSums[c + 1]
+                let z2 = g.aZero &* g.wRowSums[c + 2], z3 = g.aZero &* g.wRowSums[c + 3]
+                g.store(s00 &- z0, row: i, col: c); g.store(s01 &- z1, row: i, col: c + 1)
+                g.store(s02 &- z2, row: i, col: c + 2); g.store(s03 &- z3, row: i, col: c + 3)
+                g.store(s10 &- z0, row: i + 1, col: c); g.store(s11 &- z1, row: i + 1, col: c + 1)
+                g.store(s12 &- z2, row: i + 1, col: c + 2); g.store(s13 &- z3, row: i + 1, col: c + 3)
+                g.store(s20 &- z0, row: i + 2, col: c); g.store(s21 &- z1, row: i + 2, col: c + 1)
+                g.store(s22 &- z2, row: i + 2, col: c + 2); g.store(s23 &- z3, row: i + 2, col: c + 3)
+                g.store(s30 &- z0, row: i + 3, col: c); g.store(s31 &- z1, row: i + 3, col: c + 1)
+                g.store(s32 &- z2, row: i + 3, col: c + 2); g.store(s33 &- z3, row: i + 3, col: c + 3)
+                c += 4
+            }
+            for r in 0..<4 { qs8DotTail(g, row: i + r, cols: c..<g.n) }
+        } else {
+            for r in 0..<mr { qs8DotTail(g, row: i + r, cols: 0..<g.n) }
+        }
+        i += mr
+    }
+}
+
+/// One row against a column range, one dot product at a time (edges of the blocked kernel).
+@inline(__always)
+func qs8DotTail(_ g: QGemm, row: Int, cols: Range<Int>) {
+    let a = g.a + row * g.lda
+    for c in cols {
+        let w = g.w + c * g.k
+        var s: Int32 = 0
+        for kk in 0..<g.k { s &+= Int32(a[kk]) &* Int32(w[kk]) }
+        g.store(s &- g.aZero &* g.wRowSums[c], row: row, col: c)
+    }
+}
