@@ -31,8 +31,16 @@ enum NumericsConstant {
 }
 
 /// Round half to even (numpy `rint`), the only rounding of docs/NUMERICS.md.
+///
+/// Adding and subtracting 2^23 rounds |x| < 2^23 to an integer in the default (nearest-even) mode, the
+/// same on every target and without a libm call (baseline x86-64 has no rounding instruction).
 @inlinable @inline(__always)
-public func roundEven(_ x: Float) -> Float { x.rounded(.toNearestOrEven) }
+public func roundEven(_ x: Float) -> Float {
+    let a = x.magnitude
+    if !(a < 8_388_608.0) { return x }  // already an integer (or NaN / infinity)
+    let r = (a + 8_388_608.0) - 8_388_608.0
+    return Float(signOf: x, magnitudeOf: r)
+}
 
 /// `Q(x; inv_s, z)` of NUMERICS 3.1: fp32 to int8 with a stored inverse scale and a zero point.
 ///
