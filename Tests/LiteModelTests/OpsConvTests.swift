@@ -99,9 +99,26 @@ final class OpsConvTests: XCTestCase {
                         .run(inRows: 0..<h, reference: reference)
                 }
                 XCTAssertEqual(out, want, "convT \(h)x\(w)x\(cin)->\(cout)")
+                // Epilogue constants are per weight row: (dy, dx, co).
+                let m = rng.floats(4 * cout, 0.001, 0.01), b = rng.floats(4 * cout)
+                var deq = [Float](repeating: .nan, count: want.count)
+                try m.withUnsafeBufferPointer { mp in
+                    try b.withUnsafeBufferPointer { bp in
+                        try deq.withUnsafeMutableBufferPointer { o in
+                            try QConvTranspose2x2(inH: h, inW: w, inC: cin, outC: cout, input: x, inputZero: z, weights: wt,
+                                                  weightRowSums: sums,
+                                                  output: .dequant(o.baseAddress!, ld: cout, QDequantParams(scale: mp.baseAddress!, bias: bp.baseAddress!)))
+                                .run(inRows: 0..<h, reference: reference)
+                        }
+                    }
+                }
+                for y in 0..<h { for xx in 0..<w { for tap in 0..<4 { for co in 0..<cout {
+                    let i = ((2 * y + tap / 2) * 2 * w + 2 * xx + tap % 2) * cout + co
+                    XCTAssertEqual(deq[i], Float(want[i]) * m[tap * cout + co] + b[tap * cout + co])
+                } } } }
             }
             // fp32
-            let xf = rng.floats(h * w * cin), wf = rng.floats(4 * cout * cin), bf = rng.floats(cout)
+            let xf = rng.floats(h * w * cin), wf = rng.floats(4 * cout * cin), bf = rng.floats(4 * cout)
             var outf = [Float](repeating: .nan, count: want.count)
             try outf.withUnsafeMutableBufferPointer { o in
                 try FConvTranspose2x2(inH: h, inW: w, inC: cin, outC: cout, input: xf, weights: wf, bias: bf,
@@ -110,7 +127,7 @@ final class OpsConvTests: XCTestCase {
             for y in 0..<h { for xx in 0..<w { for tap in 0..<4 { for co in 0..<cout {
                 var acc: Float = 0
                 for ci in 0..<cin { acc = acc + xf[(y * w + xx) * cin + ci] * wf[(tap * cout + co) * cin + ci] }
-                XCTAssertEqual(outf[((2 * y + tap / 2) * 2 * w + 2 * xx + tap % 2) * cout + co], acc + bf[co])
+                XCTAssertEqual(outf[((2 * y + tap / 2) * 2 * w + 2 * xx + tap % 2) * cout + co], acc + bf[tap * cout + co])
             } } } }
         }
     }

@@ -116,5 +116,12 @@ final class OpsNormTests: XCTestCase {
         Elementwise.copyChannels([1, 2, 3, 4, 5, 6], ldSrc: 3, c: 3, pixels: 2, into: &cat, ldDst: 5, offset: 0)
         Elementwise.copyChannels([7, 8, 9, 10], ldSrc: 2, c: 2, pixels: 2, into: &cat, ldDst: 5, offset: 3)
         XCTAssertEqual(cat, [1, 2, 3, 7, 8, 4, 5, 6, 9, 10])
+        var gated = [Float](repeating: 0, count: 2)
+        Elementwise.addScaled([1, 2], gate: 0.5, [4, -8], into: &gated, count: 2)
+        XCTAssertEqual(gated, [3, -2])
+        // [T=2, D=3] buffer 0..5 read flat as [D, T]: token 0 = (0, 2, 4), token 1 = (1, 3, 5).
+        var scrambled = [Int8](repeating: 0, count: 6)
+        Elementwise.scramble([0, 1, 2, 3, 4, 5] as [Int8], tokens: 2, channels: 3, into: &scrambled)
+        XCTAssertEqual(scrambled, [0, 2, 4, 1, 3, 5])
     }
 }

@@ -65,12 +65,16 @@ extension QGemmOutput {
         }
     }
 
-    /// The same epilogue writing to a different base, rows `ld` apart.
+    /// The same epilogue writing to a different base, rows `ld` apart, its per-channel constants
+    /// read from `channelOffset` on (a block of a stacked weight matrix).
     @inline(__always)
-    func rebased(offset: Int, ld newLd: Int) -> QGemmOutput {
+    func rebased(offset: Int, ld newLd: Int, channelOffset o: Int) -> QGemmOutput {
         switch self {
-        case .dequant(let p, _, let e): return .dequant(p + offset, ld: newLd, e)
-        case .requant(let p, _, let e): return .requant(p + offset, ld: newLd, e)
+        case .dequant(let p, _, let e):
+            return .dequant(p + offset, ld: newLd, QDequantParams(scale: e.scale + o, bias: e.bias + o))
+        case .requant(let p, _, let e):
+            return .requant(p + offset, ld: newLd, QRequantParams(multiplier: e.multiplier + o, shift: e.shift + o,
+                                                                   bias: e.bias + o, zeroPoint: e.zeroPoint + o))
         case .raw(let p, _): return .raw(p + offset, ld: newLd)
         }
     }
@@ -156,8 +160,8 @@ public struct FConv2d {
 
 /// Int8 transposed conv, kernel 2 stride 2: `out[2y+dy, 2x+dx, :] = W[dy][dx] x in[y, x, :]`.
 ///
-/// Weights `[dy][dx][outC][inC]` (four GEMM weight blocks), row sums `[dy][dx][outC]`; per-channel
-/// epilogue parameters are shared by the four blocks. Output is `(2 inH) x (2 inW)` pixels, `ld` apart.
+/// Weights `[4 * outC, inC]` with row `(dy * 2 + dx) * outC + co` (docs/MODEL_FORMAT.md 5.1), and row sums,
+/// epilogue constants and biases per row (4 * outC each). Output is `(2 inH) x (2 inW)` pixels, `ld` apart.
 public struct QConvTranspose2x2 {
     public let inH: Int, inW: Int, inC: Int, outC: Int
     public let input: UnsafePointer<Int8>
@@ -184,7 +188,7 @@ public struct QConvTranspose2x2 {
         for y in inRows.clamped(to: 0..<inH) {
             for tap in 0..<4 {
                 let dy = tap >> 1, dx = tap & 1
-                let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld)
+                let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld, channelOffset: tap * outC)
                 let gemm = try! QGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC, aZero: inputZero,
                                       w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC, output: out)
                 if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
@@ -193,7 +197,7 @@ public struct QConvTranspose2x2 {
     }
 }
 
-/// fp32 transposed conv, kernel 2 stride 2 (same layout as `QConvTranspose2x2`), bias added last.
+/// fp32 transposed conv, kernel 2 stride 2 (same layout as `QConvTranspose2x2`; bias per row, 4 * outC), bias added last.
 public struct FConvTranspose2x2 {
     public let inH: Int, inW: Int, inC: Int, outC: Int
     public let input: UnsafePointer<Float>
@@ -217,7 +221,7 @@ public struct FConvTranspose2x2 {
             for tap in 0..<4 {
                 let dy = tap >> 1, dx = tap & 1
                 let gemm = try! FGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC,
-                                      w: weights + tap * outC * inC, bias: bias,
+                                      w: weights + tap * outC * inC, bias: bias.map { $0 + tap * outC },
                                       out: output + ((2 * y + dy) * outW + dx) * ldo, ldo: 2 * ldo)
                 if reference { f32_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
             }

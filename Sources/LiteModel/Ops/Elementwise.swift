@@ -33,6 +33,23 @@ public enum Elementwise {
         }
     }
 
+    /// `out[i] = x[i] + (gate * y[i])`: the MCP's gated prompt `Eβ = Xβ + gate * gelu(...)`.
+    public static func addScaled(_ x: UnsafePointer<Float>, gate: Float, _ y: UnsafePointer<Float>,
+                                 into out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate * y[i]
+            out[i] = x[i] + g
+        }
+    }
+
+    /// The official cross-attention value "scramble" (docs/MODEL_FORMAT.md 6.3): a `[T, D]` buffer read
+    /// flat as `[D, T]`, i.e. `out[t, d] = flat[d * T + t]`. `out` must not alias `f`.
+    public static func scramble<T>(_ f: UnsafePointer<T>, tokens: Int, channels: Int, into out: UnsafeMutablePointer<T>) {
+        for t in 0..<tokens {
+            for d in 0..<channels { out[t * channels + d] = f[d * tokens + t] }
+        }
+    }
+
     /// Applies `activation` in place.
     public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
         for i in 0..<count { x[i] = activation.apply(x[i]) }
