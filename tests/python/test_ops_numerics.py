@@ -130,6 +130,42 @@ def gamma_lut(gray_sum, count):
     return [max(0, min(255, int(math.floor(255.0 * math.pow(i / 255.0, g) + 0.5)))) for i in range(256)]
 
 
+def attention_q(q, k, v, zq, zk, zv, logit_scale, v_scale, gh, gw, rel=None):
+    """One int8 attention head, NUMERICS 6; rel = (rh, rw, rh_scale, rw_scale) with expanded int8 tables."""
+    qi = q.astype(np.int64) - zq
+    S = qi @ (k.astype(np.int64) - zk).T
+    l = S.astype(f32) * f32(logit_scale)
+    if rel is not None:
+        rh, rw, rh_scale, rw_scale = rel
+        n = gh * gw
+        relh = np.stack([qi[i] @ rh[i // gw].astype(np.int64).T for i in range(n)]).astype(f32) * f32(rh_scale)
+        relw = np.stack([qi[i] @ rw[i % gw].astype(np.int64).T for i in range(n)]).astype(f32) * f32(rw_scale)
+        j = np.arange(n)
+        l = (l + relh[:, j // gw]) + relw[:, j % gw]
+    e = exp32(l - l.max(axis=1, keepdims=True))
+    P = np.rint(e * f32(255.0)).astype(np.int64)
+    A = P @ (v.astype(np.int64) - zv)
+    return (A.astype(f32) * f32(v_scale)) / P.sum(axis=1, keepdims=True).astype(f32)
+
+
+# C3P (dual-sam.md 1.7): channel k votes with channel PARTNER[k][0] read at (r + dy, c + dx), zero outside.
+C3P_PARTNER = ((7, 1, 0), (6, -1, 0), (5, 0, 1), (4, 0, -1), (3, 0, 1), (2, 0, 1), (1, 1, 0), (0, 1, 0))
+
+
+def c3p(p):
+    H, W, _ = p.shape
+    pred = np.zeros((H, W), f32)
+    for r in range(H):
+        for c in range(W):
+            best = f32(0)
+            for k, (pk, dy, dx) in enumerate(C3P_PARTNER):
+                rr, cc = r + dy, c + dx
+                mate = p[rr, cc, pk] if 0 <= rr < H and 0 <= cc < W else f32(0)
+                best = max(best, f32(p[r, c, k] * mate))
+            pred[r, c] = best
+    return pred
+
+
 # ---- test vectors ----
 
 def inputs():
@@ -165,11 +201,21 @@ def vectors():
     img = rng.integers(0, 256, (5, 7, 3)).astype(np.uint8)
     v.update(resize_src=img, resize_small=resize(img, 3, 4), resize_big=resize(img, 11, 13))
     v["gamma"] = [(gs, cnt, gamma_lut(gs, cnt)) for gs, cnt in ((100 * 64, 64), (30 * 999 + 17, 999), (0, 5), (250 * 7, 7))]
+    gh, gw, hd = 3, 4, 8
+    n = gh * gw
+    att = dict(q=rng.integers(-40, 41, (n, hd)), k=rng.integers(-40, 41, (n, hd)), v=rng.integers(-128, 128, (n, hd)),
+               rh=rng.integers(-127, 128, (gh, gh, hd)), rw=rng.integers(-127, 128, (gw, gw, hd)))
+    att["o"] = attention_q(att["q"], att["k"], att["v"], 3, -5, 7, 0.002, 0.05, gh, gw,
+                           (att["rh"], att["rw"], 0.004, 0.003))
+    att["o_norel"] = attention_q(att["q"], att["k"], att["v"], 3, -5, 7, 0.002, 0.05, gh, gw)
+    v["att"] = att
+    v["c3p_p"] = rng.uniform(0, 1, (5, 6, 8)).astype(f32)
+    v["c3p_pred"] = c3p(v["c3p_p"])
     return v
 
 
 def bits(a):
-    return np.asarray(a, dtype=f32).view(np.uint32)
+    return np.asarray(a, dtype=f32).ravel().view(np.uint32)
 
 
 def swift_source():
@@ -196,6 +242,12 @@ def swift_source():
     out.append("    static let gamma: [(graySum: UInt64, count: Int, lut: [UInt8])] = [")
     out += [f"        ({gs}, {c}, [" + ", ".join(map(str, lut)) + "])," for gs, c, lut in v["gamma"]]
     out.append("    ]")
+    for name in ("q", "k", "v", "rh", "rw"):
+        ints(f"att_{name}", v["att"][name], "Int8")
+    u32("att_o", v["att"]["o"])
+    u32("att_o_norel", v["att"]["o_norel"])
+    u32("c3p_p", v["c3p_p"])
+    u32("c3p_pred", v["c3p_pred"])
     out.append("}")
     return "\n".join(out) + "\n"
 
