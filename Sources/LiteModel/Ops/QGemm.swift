@@ -109,7 +109,7 @@ public struct QGemm {
     }
 
     /// The fast kernel over `rows` (clamped to 0..<M).
-    public func run(rows: Range<Int>) { qs8_gemm_4x4__swift(self, rows: rows) }
+    public func run(rows: Range<Int>) { qs8_gemm_2x4__swift(self, rows: rows) }
     /// The fast kernel over all rows.
     public func run() { run(rows: 0..<m) }
 }
@@ -138,48 +138,40 @@ public func qs8_gemm__scalar_ref(_ g: QGemm, rows: Range<Int>) {
     }
 }
 
-/// Blocked kernel: 4 rows x 4 columns of int32 dot products over K (LLVM widens the K loop to
-/// vpmaddwd on x86 and sdot on dotprod aarch64), then `acc - z_a * rowsum` and the epilogue.
-public func qs8_gemm_4x4__swift(_ g: QGemm, rows: Range<Int>) {
+/// Blocked kernel: 2 rows x 4 columns of int32 dot products over K, then `acc - z_a * rowsum` and the
+/// epilogue. 2x4 is the largest tile LLVM still widens over K (checked by disassembly: `sdot` on aarch64
+/// with dotprod, `vpdpbusd`/`vpmaddwd` on x86 with AVX-512 VNNI/AVX2); a 4x4 tile stays scalar.
+public func qs8_gemm_2x4__swift(_ g: QGemm, rows: Range<Int>) {
     let rows = rows.clamped(to: 0..<g.m)
     let k = g.k
     var i = rows.lowerBound
     while i < rows.upperBound {
-        let mr = min(4, rows.upperBound - i)
-        if mr == 4 {
-            let a0 = g.a + i * g.lda, a1 = a0 + g.lda, a2 = a1 + g.lda, a3 = a2 + g.lda
-            var c = 0
-            while c + 4 <= g.n {
-                let w0 = g.w + c * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
-                var s00: Int32 = 0, s01: Int32 = 0, s02: Int32 = 0, s03: Int32 = 0
-                var s10: Int32 = 0, s11: Int32 = 0, s12: Int32 = 0, s13: Int32 = 0
-                var s20: Int32 = 0, s21: Int32 = 0, s22: Int32 = 0, s23: Int32 = 0
-                var s30: Int32 = 0, s31: Int32 = 0, s32: Int32 = 0, s33: Int32 = 0
-                for kk in 0..<k {
-                    let x0 = Int32(a0[kk]), x1 = Int32(a1[kk]), x2 = Int32(a2[kk]), x3 = Int32(a3[kk])
-                    let y0 = Int32(w0[kk]), y1 = Int32(w1[kk]), y2 = Int32(w2[kk]), y3 = Int32(w3[kk])
-                    s00 &+= x0 &* y0; s01 &+= x0 &* y1; s02 &+= x0 &* y2; s03 &+= x0 &* y3
-                    s10 &+= x1 &* y0; s11 &+= x1 &* y1; s12 &+= x1 &* y2; s13 &+= x1 &* y3
-                    s20 &+= x2 &* y0; s21 &+= x2 &* y1; s22 &+= x2 &* y2; s23 &+= x2 &* y3
-                    s30 &+= x3 &* y0; s31 &+= x3 &* y1; s32 &+= x3 &* y2; s33 &+= x3 &* y3
-                }
-                let z0 = g.aZero &* g.wRowSums[c], z1 = g.aZero &* g.wRowSums[c + 1]
-                let z2 = g.aZero &* g.wRowSums[c + 2], z3 = g.aZero &* g.wRowSums[c + 3]
-                g.store(s00 &- z0, row: i, col: c); g.store(s01 &- z1, row: i, col: c + 1)
-                g.store(s02 &- z2, row: i, col: c + 2); g.store(s03 &- z3, row: i, col: c + 3)
-                g.store(s10 &- z0, row: i + 1, col: c); g.store(s11 &- z1, row: i + 1, col: c + 1)
-                g.store(s12 &- z2, row: i + 1, col: c + 2); g.store(s13 &- z3, row: i + 1, col: c + 3)
-                g.store(s20 &- z0, row: i + 2, col: c); g.store(s21 &- z1, row: i + 2, col: c + 1)
-                g.store(s22 &- z2, row: i + 2, col: c + 2); g.store(s23 &- z3, row: i + 2, col: c + 3)
-                g.store(s30 &- z0, row: i + 3, col: c); g.store(s31 &- z1, row: i + 3, col: c + 1)
-                g.store(s32 &- z2, row: i + 3, col: c + 2); g.store(s33 &- z3, row: i + 3, col: c + 3)
-                c += 4
+        let two = i + 1 < rows.upperBound
+        let a0 = g.a + i * g.lda, a1 = two ? a0 + g.lda : a0
+        var c = 0
+        while c + 4 <= g.n {
+            let w0 = g.w + c * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
+            var s0: Int32 = 0, s1: Int32 = 0, s2: Int32 = 0, s3: Int32 = 0
+            var t0: Int32 = 0, t1: Int32 = 0, t2: Int32 = 0, t3: Int32 = 0
+            for kk in 0..<k {
+                let x = Int32(a0[kk]), z = Int32(a1[kk])
+                let y0 = Int32(w0[kk]), y1 = Int32(w1[kk]), y2 = Int32(w2[kk]), y3 = Int32(w3[kk])
+                s0 &+= x &* y0; s1 &+= x &* y1; s2 &+= x &* y2; s3 &+= x &* y3
+                t0 &+= z &* y0; t1 &+= z &* y1; t2 &+= z &* y2; t3 &+= z &* y3
             }
-            for r in 0..<4 { qs8DotTail(g, row: i + r, cols: c..<g.n) }
-        } else {
-            for r in 0..<mr { qs8DotTail(g, row: i + r, cols: 0..<g.n) }
+            let z0 = g.aZero &* g.wRowSums[c], z1 = g.aZero &* g.wRowSums[c + 1]
+            let z2 = g.aZero &* g.wRowSums[c + 2], z3 = g.aZero &* g.wRowSums[c + 3]
+            g.store(s0 &- z0, row: i, col: c); g.store(s1 &- z1, row: i, col: c + 1)
+            g.store(s2 &- z2, row: i, col: c + 2); g.store(s3 &- z3, row: i, col: c + 3)
+            if two {
+                g.store(t0 &- z0, row: i + 1, col: c); g.store(t1 &- z1, row: i + 1, col: c + 1)
+                g.store(t2 &- z2, row: i + 1, col: c + 2); g.store(t3 &- z3, row: i + 1, col: c + 3)
+            }
+            c += 4
         }
-        i += mr
+        qs8DotTail(g, row: i, cols: c..<g.n)
+        if two { qs8DotTail(g, row: i + 1, cols: c..<g.n) }
+        i += two ? 2 : 1
     }
 }
 
