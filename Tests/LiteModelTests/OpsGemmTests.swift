@@ -11,13 +11,15 @@ final class OpsGemmTests: XCTestCase {
     struct QCase {
         var a: [Int8], w: [Int8], sums: [Int32]
         var scale: [Float], fbias: [Float], mult: [Int32], shift: [Int32], qbias: [Int32], zout: [Int32]
-        var lda: Int, aZero: Int32
+        var lda: Int, aZero: Int32, ldw: Int
     }
 
     func makeCase(_ m: Int, _ n: Int, _ k: Int, _ rng: inout TestRNG) -> QCase {
-        let lda = k + rng.int(0...3)
-        let w = rng.int8s(n * k, -127...127)
-        return QCase(a: rng.int8s(m * lda), w: w, sums: rowSums(w, n: n, k: k),
+        let lda = k + rng.int(0...3), ldw = k + rng.int(0...2)
+        let w = rng.int8s(n * ldw, -127...127)
+        var sums = [Int32](repeating: 0, count: n)
+        w.withUnsafeBufferPointer { wp in sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) } }
+        return QCase(a: rng.int8s(m * lda), w: w, sums: sums,
                      scale: rng.floats(n, 1e-4, 1e-2), fbias: rng.floats(n, -1, 1),
                      mult: (0..<n).map { _ in Int32(rng.int((1 << 30)...(Int(Int32.max)))) },
                      shift: (0..<n).map { _ in
@@ -26,7 +28,7 @@ final class OpsGemmTests: XCTestCase {
                         return Int32(rng.int((center - 1)...(center + 1)))
                      },
                      qbias: (0..<n).map { _ in Int32(rng.int(-5000...5000)) },
-                     zout: (0..<n).map { _ in Int32(rng.int(-20...20)) }, lda: lda, aZero: Int32(rng.int(-128...127)))
+                     zout: (0..<n).map { _ in Int32(rng.int(-20...20)) }, lda: lda, aZero: Int32(rng.int(-128...127)), ldw: ldw)
     }
 
     func testQGemmFastEqualsReferenceForEveryEpilogue() throws {
@@ -36,13 +38,13 @@ final class OpsGemmTests: XCTestCase {
             // raw int32 accumulators vs the literal definition
             var raw = [Int32](repeating: 0, count: m * n), rawRef = raw
             try raw.withUnsafeMutableBufferPointer { o in
-                try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, wRowSums: c.sums,
+                try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw, wRowSums: c.sums,
                           output: .raw(o.baseAddress!, ld: n)).run()
             }
             for i in 0..<m {
                 for j in 0..<n {
                     var s = 0
-                    for kk in 0..<k { s += (Int(c.a[i * c.lda + kk]) - Int(c.aZero)) * Int(c.w[j * k + kk]) }
+                    for kk in 0..<k { s += (Int(c.a[i * c.lda + kk]) - Int(c.aZero)) * Int(c.w[j * c.ldw + kk]) }
                     rawRef[i * n + j] = Int32(s)
                 }
             }
@@ -54,11 +56,11 @@ final class OpsGemmTests: XCTestCase {
                 try c.fbias.withUnsafeBufferPointer { bp in
                     let d = QDequantParams(scale: sp.baseAddress!, bias: bp.baseAddress!)
                     try f.withUnsafeMutableBufferPointer { o in
-                        try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, wRowSums: c.sums,
+                        try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw, wRowSums: c.sums,
                                   output: .dequant(o.baseAddress!, ld: n, d)).run()
                     }
                     try fr.withUnsafeMutableBufferPointer { o in
-                        qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w,
+                        qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw,
                                                        wRowSums: c.sums, output: .dequant(o.baseAddress!, ld: n, d)), rows: 0..<m)
                     }
                 }
@@ -67,18 +69,18 @@ final class OpsGemmTests: XCTestCase {
             for i in 0..<(m * n) { XCTAssertEqual(f[i], Float(rawRef[i]) * c.scale[i % n] + c.fbias[i % n]) }
             try withRequant(c) { r in
                 try q.withUnsafeMutableBufferPointer { o in
-                    try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, wRowSums: c.sums,
+                    try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw, wRowSums: c.sums,
                               output: .requant(o.baseAddress!, ld: n, r)).run()
                 }
                 try qsplit.withUnsafeMutableBufferPointer { o in
-                    let g = try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, wRowSums: c.sums,
+                    let g = try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw, wRowSums: c.sums,
                                       output: .requant(o.baseAddress!, ld: n, r))
                     let mid = m / 2 + 1
                     g.run(rows: mid..<(m + 5))   // out-of-range ends are clamped
                     g.run(rows: 0..<mid)
                 }
                 try qr.withUnsafeMutableBufferPointer { o in
-                    qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w,
+                    qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: c.a, lda: c.lda, aZero: c.aZero, w: c.w, ldw: c.ldw,
                                                    wRowSums: c.sums, output: .requant(o.baseAddress!, ld: n, r)), rows: 0..<m)
                 }
             }

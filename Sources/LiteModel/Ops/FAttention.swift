@@ -39,60 +39,59 @@ public struct FAttentionHead {
 
     public var tokens: Int { gridH * gridW }
 
-    /// Bytes of scratch for blocks of `blockRows` queries: probabilities, rel-pos terms, a scaled q
-    /// row and an output row.
+    /// Bytes of scratch for blocks of `blockRows` queries: logits, rel-pos terms, the block's scaled
+    /// q rows and an output row.
     public func scratchBytes(blockRows: Int) -> Int {
-        (blockRows * tokens + blockRows * (gridH + gridW) + 2 * headDim) * 4 + 64
+        (blockRows * tokens + blockRows * (gridH + gridW) + blockRows * headDim + headDim) * 4 + 64
     }
 
-    /// Computes the queries in `queries` in blocks of `blockRows`.
+    /// Computes the kept queries among `queries`, at most `blockRows` at a time.
+    ///
+    /// Scores are an fp32 GEMM of the scaled q rows against the key rows (seq order per score, as the
+    /// reference); kept queries of one grid row are contiguous, so padded ones cost nothing.
     public func run(queries: Range<Int>, blockRows: Int, scratch: UnsafeMutableRawPointer,
                     scratchBytes given: Int) throws(OpError) {
         let b = max(1, blockRows)
         let needed = scratchBytes(blockRows: b)
         if given < needed { throw OpError.bufferTooSmall(op: "f32_attention", needed: needed, given: given) }
         let n = tokens
-        let logits = scratch.bindMemory(to: Float.self, capacity: b * n + b * (gridH + gridW) + 2 * headDim)
-        let relh = logits + b * n, relw = relh + b * gridH, qs = relw + b * gridW, o = qs + headDim
+        let logits = scratch.bindMemory(to: Float.self, capacity: b * (n + gridH + gridW + headDim) + headDim)
+        let relh = logits + b * n, relw = relh + b * gridH, qs = relw + b * gridW, o = qs + b * headDim
         let range = queries.clamped(to: 0..<n)
-        var start = range.lowerBound
-        while start < range.upperBound {
-            let end = min(start + b, range.upperBound)
-            for i in start..<end where i / gridW < validH && i % gridW < validW {
-                let li = logits + (i - start) * n
-                let qi = q + i * ldq
-                for c in 0..<headDim { qs[c] = qi[c] * scale }
-                // Four keys at a time, each a seq sum of its own.
-                var j = 0
-                while j + 4 <= n {
-                    var s = SIMD4<Float>(repeating: 0)
-                    let k0 = k + j * ldk, k1 = k0 + ldk, k2 = k1 + ldk, k3 = k2 + ldk
-                    for c in 0..<headDim {
-                        s = s + SIMD4<Float>(repeating: qs[c]) * SIMD4<Float>(k0[c], k1[c], k2[c], k3[c])
-                    }
-                    li[j] = s[0]; li[j + 1] = s[1]; li[j + 2] = s[2]; li[j + 3] = s[3]
-                    j += 4
+        for gridRow in 0..<validH {
+            var start = max(gridRow * gridW, range.lowerBound)
+            let segmentEnd = min(gridRow * gridW + validW, range.upperBound)
+            while start < segmentEnd {
+                let end = min(start + b, segmentEnd)
+                for i in start..<end {
+                    let qi = q + i * ldq, qsi = qs + (i - start) * headDim
+                    for c in 0..<headDim { qsi[c] = qi[c] * scale }
                 }
-                while j < n { li[j] = seqDot(qs, k + j * ldk, count: headDim); j += 1 }
-                if let rp = relPos {
-                    let rh = relh + (i - start) * gridH, rw = relw + (i - start) * gridW
-                    let th = rp.rh + (i / gridW) * gridH * headDim, tw = rp.rw + (i % gridW) * gridW * headDim
-                    for kh in 0..<gridH { rh[kh] = seqDot(qi, th + kh * headDim, count: headDim) }
-                    for kw in 0..<gridW { rw[kw] = seqDot(qi, tw + kw * headDim, count: headDim) }
+                try FGemm(m: end - start, n: n, k: headDim, a: qs, lda: headDim, w: k, ldw: ldk, bias: nil,
+                          out: logits, ldo: n).run()
+                for i in start..<end {
+                    let li = logits + (i - start) * n
+                    let qi = q + i * ldq
+                    if let rp = relPos {
+                        let rh = relh + (i - start) * gridH, rw = relw + (i - start) * gridW
+                        let th = rp.rh + (i / gridW) * gridH * headDim, tw = rp.rw + (i % gridW) * gridW * headDim
+                        for kh in 0..<gridH { rh[kh] = seqDot(qi, th + kh * headDim, count: headDim) }
+                        for kw in 0..<gridW { rw[kw] = seqDot(qi, tw + kw * headDim, count: headDim) }
+                        for jj in 0..<n {
+                            let t = li[jj] + rh[jj / gridW]
+                            li[jj] = t + rw[jj % gridW]
+                        }
+                    }
+                    softmaxRow(li, count: n)
+                    o.update(repeating: 0, count: headDim)
                     for jj in 0..<n {
-                        let t = li[jj] + rh[jj / gridW]
-                        li[jj] = t + rw[jj % gridW]
+                        let pj = li[jj], vj = v + jj * ldv
+                        for c in 0..<headDim { o[c] = o[c] + pj * vj[c] }
                     }
+                    for c in 0..<headDim { output.store(o[c], row: i, col: c) }
                 }
-                softmaxRow(li, count: n)
-                o.update(repeating: 0, count: headDim)
-                for jj in 0..<n {
-                    let pj = li[jj], vj = v + jj * ldv
-                    for c in 0..<headDim { o[c] = o[c] + pj * vj[c] }
-                }
-                for c in 0..<headDim { output.store(o[c], row: i, col: c) }
+                start = end
             }
-            start = end
         }
     }
 }

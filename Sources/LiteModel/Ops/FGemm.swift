@@ -9,21 +9,22 @@ public struct FGemm {
     public let k: Int
     public let a: UnsafePointer<Float>
     public let lda: Int
-    /// Weights `W[N, K]`, rows contiguous.
+    /// Weights `W[N, K]`, rows `ldw` apart.
     public let w: UnsafePointer<Float>
+    public let ldw: Int
     /// Optional per-output-channel bias (N values), added after the seq sum.
     public let bias: UnsafePointer<Float>?
     public let out: UnsafeMutablePointer<Float>
     public let ldo: Int
 
     /// Validates the shape; the pointers must cover `M x lda`, `N x K`, N biases and `M x ldo` outputs.
-    public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>,
+    public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int? = nil,
                 bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, ldo: Int) throws(OpError) {
         try require(m >= 0 && n >= 1 && k >= 1, "f32_gemm", "needs M >= 0, N >= 1, K >= 1")
-        try require(lda >= k, "f32_gemm", "lda < K")
+        try require(lda >= k && (ldw ?? k) >= k, "f32_gemm", "lda or ldw < K")
         try require(ldo >= n, "f32_gemm", "ldo < N")
         self.m = m; self.n = n; self.k = k; self.a = a; self.lda = lda
-        self.w = w; self.bias = bias; self.out = out; self.ldo = ldo
+        self.w = w; self.ldw = ldw ?? k; self.bias = bias; self.out = out; self.ldo = ldo
     }
 
     @inline(__always)
@@ -44,7 +45,7 @@ public func f32_gemm__scalar_ref(_ g: FGemm, rows: Range<Int>) {
         for c in 0..<g.n {
             var acc: Float = 0
             for kk in 0..<g.k {
-                let p = g.a[i * g.lda + kk] * g.w[c * g.k + kk]
+                let p = g.a[i * g.lda + kk] * g.w[c * g.ldw + kk]
                 acc = acc + p
             }
             g.out[i * g.ldo + c] = g.finish(acc, c)
@@ -63,7 +64,8 @@ public func f32_gemm_4x4__swift(_ g: FGemm, rows: Range<Int>) {
         if mr == 4 {
             let a0 = g.a + i * g.lda, a1 = a0 + g.lda, a2 = a1 + g.lda, a3 = a2 + g.lda
             while c + 4 <= g.n {
-                let w0 = g.w + c * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
+                let ldw = g.ldw
+                let w0 = g.w + c * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
                 var s0 = SIMD4<Float>(repeating: 0), s1 = s0, s2 = s0, s3 = s0
                 for kk in 0..<k {
                     let wv = SIMD4<Float>(w0[kk], w1[kk], w2[kk], w3[kk])
@@ -84,7 +86,7 @@ public func f32_gemm_4x4__swift(_ g: FGemm, rows: Range<Int>) {
         for r in 0..<mr {
             let arow = g.a + (i + r) * g.lda
             for cc in c..<g.n {
-                g.out[(i + r) * g.ldo + cc] = g.finish(seqDot(arow, g.w + cc * k, count: k), cc)
+                g.out[(i + r) * g.ldo + cc] = g.finish(seqDot(arow, g.w + cc * g.ldw, count: k), cc)
             }
         }
         i += mr

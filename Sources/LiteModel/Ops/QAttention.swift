@@ -60,50 +60,59 @@ public struct QAttentionHead {
 
     public var tokens: Int { gridH * gridW }
 
-    /// Bytes of scratch `run` needs for blocks of `blockRows` queries: logits and P
-    /// (`blockRows x tokens` each), rel-pos terms, and one int32 row of A.
+    /// Bytes of scratch `run` needs for blocks of `blockRows` queries: int32 scores (then P) and fp32
+    /// logits (`blockRows x tokens` each), rel-pos terms, one int32 row of A and the key row sums.
     public func scratchBytes(blockRows: Int) -> Int {
-        blockRows * tokens * 8 + blockRows * (gridH + gridW) * 4 + headDim * 4 + 64
+        blockRows * tokens * 8 + blockRows * (gridH + gridW) * 4 + headDim * 4 + tokens * 4 + 64
     }
 
-    /// Computes the queries in `queries` (token indices) in blocks of `blockRows`.
+    /// Computes the kept queries among `queries` (token indices), at most `blockRows` at a time.
+    ///
+    /// Scores come from the int8 GEMM: `Σ_c (q - z_q) k` with the keys as its weight rows, minus
+    /// `z_k Σ_c (q - z_q)`; kept queries of one grid row are contiguous, so padded ones cost nothing.
     public func run(queries: Range<Int>, blockRows: Int, scratch: UnsafeMutableRawPointer,
                     scratchBytes given: Int) throws(OpError) {
         let b = max(1, blockRows)
         let needed = scratchBytes(blockRows: b)
         if given < needed { throw OpError.bufferTooSmall(op: "qs8_attention", needed: needed, given: given) }
         let n = tokens
-        let logits = scratch.bindMemory(to: Float.self, capacity: b * n)
-        let p = (scratch + b * n * 4).bindMemory(to: Int32.self, capacity: b * n)
-        let relh = (scratch + b * n * 8).bindMemory(to: Float.self, capacity: b * gridH)
-        let relw = (scratch + b * n * 8 + b * gridH * 4).bindMemory(to: Float.self, capacity: b * gridW)
-        let accRow = (scratch + b * n * 8 + b * (gridH + gridW) * 4).bindMemory(to: Int32.self, capacity: headDim)
+        let scores = scratch.bindMemory(to: Int32.self, capacity: b * n)
+        let logits = (scratch + b * n * 4).bindMemory(to: Float.self, capacity: b * n)
+        var offset = b * n * 8
+        let relh = (scratch + offset).bindMemory(to: Float.self, capacity: b * (gridH + gridW))
+        let relw = relh + b * gridH
+        offset += b * (gridH + gridW) * 4
+        let accRow = (scratch + offset).bindMemory(to: Int32.self, capacity: headDim + n)
+        let keySums = accRow + headDim
+        qs8RowSums(k, n: n, k: headDim, ldw: ldk, into: keySums)
         let qs = queries.clamped(to: 0..<n)
-        var start = qs.lowerBound
-        while start < qs.upperBound {
-            let end = min(start + b, qs.upperBound)
-            // Scores for the block's kept queries.
-            for i in start..<end where isKept(i) {
-                let li = logits + (i - start) * n
-                let qi = q + i * ldq
-                for j in 0..<n {
-                    let kj = k + j * ldk
-                    var s: Int32 = 0
-                    for c in 0..<headDim { s &+= (Int32(qi[c]) &- zq) &* (Int32(kj[c]) &- zk) }
-                    li[j] = Float(s) * logitScale
-                }
-                if let rp = relPos {
-                    let rh = relh + (i - start) * gridH, rw = relw + (i - start) * gridW
-                    relTerms(qi, table: rp.rh + (i / gridW) * gridH * headDim, count: gridH, scale: rp.rhScale, into: rh)
-                    relTerms(qi, table: rp.rw + (i % gridW) * gridW * headDim, count: gridW, scale: rp.rwScale, into: rw)
-                    for j in 0..<n {
-                        let t = li[j] + rh[j / gridW]
-                        li[j] = t + rw[j % gridW]
+        for gridRow in 0..<validH {
+            var start = max(gridRow * gridW, qs.lowerBound)
+            let segmentEnd = min(gridRow * gridW + validW, qs.upperBound)
+            while start < segmentEnd {
+                let end = min(start + b, segmentEnd)
+                try QGemm(m: end - start, n: n, k: headDim, a: q + start * ldq, lda: ldq, aZero: zq, w: k, ldw: ldk,
+                          wRowSums: keySums, output: .raw(scores, ld: n)).run()
+                for i in start..<end {
+                    let si = scores + (i - start) * n, li = logits + (i - start) * n
+                    let qi = q + i * ldq
+                    var qz: Int32 = 0
+                    for c in 0..<headDim { qz &+= Int32(qi[c]) &- zq }
+                    let correction = zk &* qz
+                    for j in 0..<n { li[j] = Float(si[j] &- correction) * logitScale }
+                    if let rp = relPos {
+                        let rh = relh + (i - start) * gridH, rw = relw + (i - start) * gridW
+                        relTerms(qi, table: rp.rh + (i / gridW) * gridH * headDim, count: gridH, scale: rp.rhScale, into: rh)
+                        relTerms(qi, table: rp.rw + (i % gridW) * gridW * headDim, count: gridW, scale: rp.rwScale, into: rw)
+                        for j in 0..<n {
+                            let t = li[j] + rh[j / gridW]
+                            li[j] = t + rw[j % gridW]
+                        }
                     }
+                    finishRow(i, logits: li, p: si, acc: accRow)
                 }
-                finishRow(i, logits: li, p: p + (i - start) * n, acc: accRow)
+                start = end
             }
-            start = end
         }
     }
 

@@ -71,17 +71,18 @@ public struct QGemm {
     public let lda: Int
     /// Activation zero point `z_a`.
     public let aZero: Int32
-    /// Weights `W[N, K]`, rows contiguous (K apart), symmetric per output channel.
+    /// Weights `W[N, K]`, rows `ldw` apart (K for a packed weight matrix), symmetric per output channel.
     public let w: UnsafePointer<Int8>
+    public let ldw: Int
     /// `Σ_k W[c, k]` per output channel (see `qs8RowSums`), computed once at load.
     public let wRowSums: UnsafePointer<Int32>
     public let output: QGemmOutput
 
-    /// Validates the shape; the pointers must cover `M x lda`, `N x K`, N row sums and the output rows.
+    /// Validates the shape; the pointers must cover `M x lda`, `N x ldw`, N row sums and the output rows.
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
-                w: UnsafePointer<Int8>, wRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+                w: UnsafePointer<Int8>, ldw: Int? = nil, wRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
         try require(m >= 0 && n >= 1 && k >= 1, "qs8_gemm", "needs M >= 0, N >= 1, K >= 1")
-        try require(lda >= k, "qs8_gemm", "lda < K")
+        try require(lda >= k && (ldw ?? k) >= k, "qs8_gemm", "lda or ldw < K")
         try require(aZero >= -128 && aZero <= 127, "qs8_gemm", "activation zero point outside int8")
         // K * 255 * 128 must fit int32 with room for the zero-point correction.
         try require(k <= 1 << 15, "qs8_gemm", "K too large for an int32 accumulator")
@@ -91,7 +92,7 @@ public struct QGemm {
         }
         self.m = m; self.n = n; self.k = k
         self.a = a; self.lda = lda; self.aZero = aZero
-        self.w = w; self.wRowSums = wRowSums; self.output = output
+        self.w = w; self.ldw = ldw ?? k; self.wRowSums = wRowSums; self.output = output
     }
 
     /// Writes one finished accumulator through the epilogue.
@@ -114,11 +115,11 @@ public struct QGemm {
     public func run() { run(rows: 0..<m) }
 }
 
-/// `Σ_k w[c, k]` for each of the N weight rows (for the zero-point correction of the fast kernels).
-public func qs8RowSums(_ w: UnsafePointer<Int8>, n: Int, k: Int, into sums: UnsafeMutablePointer<Int32>) {
+/// `Σ_k w[c, k]` for each of the N weight rows, `ldw` apart (for the zero-point correction of the fast kernels).
+public func qs8RowSums(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? = nil, into sums: UnsafeMutablePointer<Int32>) {
     for c in 0..<n {
         var s: Int32 = 0
-        let row = w + c * k
+        let row = w + c * (ldw ?? k)
         for i in 0..<k { s &+= Int32(row[i]) }
         sums[c] = s
     }
@@ -131,7 +132,7 @@ public func qs8_gemm__scalar_ref(_ g: QGemm, rows: Range<Int>) {
         for c in 0..<g.n {
             var acc: Int32 = 0
             for kk in 0..<g.k {
-                acc += (Int32(g.a[i * g.lda + kk]) - g.aZero) * Int32(g.w[c * g.k + kk])
+                acc += (Int32(g.a[i * g.lda + kk]) - g.aZero) * Int32(g.w[c * g.ldw + kk])
             }
             g.store(acc, row: i, col: c)
         }
@@ -150,7 +151,8 @@ public func qs8_gemm_2x4__swift(_ g: QGemm, rows: Range<Int>) {
         let a0 = g.a + i * g.lda, a1 = two ? a0 + g.lda : a0
         var c = 0
         while c + 4 <= g.n {
-            let w0 = g.w + c * k, w1 = w0 + k, w2 = w1 + k, w3 = w2 + k
+            let ldw = g.ldw
+            let w0 = g.w + c * ldw, w1 = w0 + ldw, w2 = w1 + ldw, w3 = w2 + ldw
             var s0: Int32 = 0, s1: Int32 = 0, s2: Int32 = 0, s3: Int32 = 0
             var t0: Int32 = 0, t1: Int32 = 0, t2: Int32 = 0, t3: Int32 = 0
             for kk in 0..<k {
@@ -180,7 +182,7 @@ public func qs8_gemm_2x4__swift(_ g: QGemm, rows: Range<Int>) {
 func qs8DotTail(_ g: QGemm, row: Int, cols: Range<Int>) {
     let a = g.a + row * g.lda
     for c in cols {
-        let w = g.w + c * g.k
+        let w = g.w + c * g.ldw
         var s: Int32 = 0
         for kk in 0..<g.k { s &+= Int32(a[kk]) &* Int32(w[kk]) }
         g.store(s &- g.aZero &* g.wRowSums[c], row: row, col: c)
