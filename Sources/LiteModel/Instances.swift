@@ -39,6 +39,7 @@ public enum Instances {
                              labels: UnsafeMutablePointer<Int32>, stack: UnsafeMutablePointer<Int32>,
                              instances: UnsafeMutablePointer<Instance>, capacity: Int) throws(OpError) -> InstanceCounts {
         try require(width >= 1 && height >= 1, "instances", "empty map")
+        try require(capacity >= 0, "instances", "negative capacity")
         try require(width * height < Int(Int32.max), "instances", "map too large for int32 labels")
         let n = width * height
         labels.update(repeating: 0, count: n)

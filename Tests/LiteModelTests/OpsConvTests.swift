@@ -45,8 +45,9 @@ final class OpsConvTests: XCTestCase {
                 try out.withUnsafeMutableBufferPointer { o in
                     let conv = try QConv2d(geometry: g, input: x, inputZero: z, weights: w, weightRowSums: sums,
                                            output: .raw(o.baseAddress!, ld: s.cout))
-                    conv.run(outRows: 0..<1, scratch: &scratch, reference: reference)
-                    conv.run(outRows: 1..<g.outH, scratch: &scratch, reference: reference)
+                    try conv.run(outRows: 0..<1, scratch: &scratch, reference: reference)
+                    try conv.run(outRows: 1..<g.outH, scratch: &scratch, reference: reference)
+                    if !g.isPointwise { XCTAssertThrowsError(try conv.run(outRows: 0..<1, scratch: nil)) }
                 }
                 XCTAssertEqual(out, want, "int8 conv \(s) reference=\(reference)")
             }

@@ -99,8 +99,9 @@ public struct QConv2d {
         self.weights = weights; self.weightRowSums = weightRowSums; self.output = output
     }
 
-    /// Computes output rows `outRows` (the pool's unit); `scratch` holds `geometry.scratchCount` bytes.
-    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Int8>?, reference: Bool = false) {
+    /// Computes output rows `outRows` (the pool's unit); `scratch` holds `geometry.scratchCount` bytes
+    /// (nil only for a pointwise conv).
+    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Int8>?, reference: Bool = false) throws(OpError) {
         let g = geometry
         let rows = outRows.clamped(to: 0..<g.outH)
         if g.isPointwise {
@@ -110,7 +111,7 @@ public struct QConv2d {
             if reference { qs8_gemm__scalar_ref(gemm, rows: r) } else { gemm.run(rows: r) }
             return
         }
-        guard let scratch else { return }
+        guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
         for oy in rows {
             g.gatherRow(input, oy: oy, fill: Int8(truncatingIfNeeded: inputZero), into: scratch)
             let gemm = try! QGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, aZero: inputZero,
@@ -137,8 +138,8 @@ public struct FConv2d {
         self.output = output; self.ldo = ldo
     }
 
-    /// Computes output rows `outRows`; `scratch` holds `geometry.scratchCount` floats.
-    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Float>?, reference: Bool = false) {
+    /// Computes output rows `outRows`; `scratch` holds `geometry.scratchCount` floats (nil only for a pointwise conv).
+    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Float>?, reference: Bool = false) throws(OpError) {
         let g = geometry
         let rows = outRows.clamped(to: 0..<g.outH)
         if g.isPointwise {
@@ -148,7 +149,7 @@ public struct FConv2d {
             if reference { f32_gemm__scalar_ref(gemm, rows: r) } else { gemm.run(rows: r) }
             return
         }
-        guard let scratch else { return }
+        guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
         for oy in rows {
             g.gatherRow(input, oy: oy, fill: 0, into: scratch)
             let gemm = try! FGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, w: weights, bias: bias,

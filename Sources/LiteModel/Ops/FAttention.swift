@@ -30,6 +30,7 @@ public struct FAttentionHead {
         try require(gridH >= 1 && gridW >= 1 && headDim >= 1, "f32_attention", "empty grid or head")
         try require(ldq >= headDim && ldk >= headDim && ldv >= headDim && output.ld >= headDim,
                     "f32_attention", "row strides < headDim")
+        try require((validH ?? 0) >= 0 && (validW ?? 0) >= 0, "f32_attention", "negative valid extent")
         self.gridH = gridH; self.gridW = gridW; self.headDim = headDim
         self.q = q; self.ldq = ldq; self.k = k; self.ldk = ldk; self.v = v; self.ldv = ldv
         self.scale = scale; self.relPos = relPos

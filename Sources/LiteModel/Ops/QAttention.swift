@@ -46,6 +46,7 @@ public struct QAttentionHead {
         try require(gridH >= 1 && gridW >= 1 && headDim >= 1, "qs8_attention", "empty grid or head")
         try require(gridH * gridW <= 32_000, "qs8_attention", "too many keys for an int32 P x v sum")
         try require(headDim <= 1 << 14, "qs8_attention", "head too wide")
+        try require((validH ?? 0) >= 0 && (validW ?? 0) >= 0, "qs8_attention", "negative valid extent")
         try require(ldq >= headDim && ldk >= headDim && ldv >= headDim && output.ld >= headDim,
                     "qs8_attention", "row strides < headDim")
         try require(zq >= -128 && zq <= 127 && zk >= -128 && zk <= 127 && zv >= -128 && zv <= 127,
