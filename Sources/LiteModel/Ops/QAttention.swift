@@ -61,64 +61,86 @@ public struct QAttentionHead {
 
     public var tokens: Int { gridH * gridW }
 
-    /// Bytes of scratch `run` needs for blocks of `blockRows` queries: int32 scores (then P) and fp32
-    /// logits (`blockRows x tokens` each), rel-pos terms, one int32 row of A and the key row sums.
-    public func scratchBytes(blockRows: Int) -> Int {
-        blockRows * tokens * 8 + blockRows * (gridH + gridW) * 4 + headDim * 4 + tokens * 4 + 64
+    /// Bytes of scratch `run` needs for blocks of `blockRows` queries: int32 scores and fp32 logits
+    /// (`blockRows x tokens` each), rel-pos terms, Z and A for the block, key row sums, the head's values
+    /// transposed (`headDim x tokens` int8) with their row sums, and `P - 128` (`blockRows x tokens` int8).
+    public func scratchBytes(blockRows b: Int) -> Int {
+        let n = tokens
+        return b * n * 8 + b * (gridH + gridW) * 4 + b * 4 + b * headDim * 4 + n * 4 + headDim * 4
+            + headDim * n + b * n + 64
     }
 
     /// Computes the kept queries among `queries` (token indices), at most `blockRows` at a time.
     ///
-    /// Scores come from the int8 GEMM: `Σ_c (q - z_q) k` with the keys as its weight rows, minus
-    /// `z_k Σ_c (q - z_q)`; kept queries of one grid row are contiguous, so padded ones cost nothing.
+    /// Both products run on the int8 GEMM. Scores: `Σ_c (q - z_q) k` with the keys as weight rows, minus
+    /// `z_k Σ_c (q - z_q)`. Output: `Σ_j P v` as `(P - 128)` (int8, zero point -128) against the transposed
+    /// values, minus `z_v Z` (NUMERICS 6 allows any exact integer form). Kept queries of one grid row
+    /// are contiguous, so padded ones cost nothing.
     public func run(queries: Range<Int>, blockRows: Int, scratch: UnsafeMutableRawPointer,
                     scratchBytes given: Int) throws(OpError) {
         let b = max(1, blockRows)
         let needed = scratchBytes(blockRows: b)
         if given < needed { throw OpError.bufferTooSmall(op: "qs8_attention", needed: needed, given: given) }
-        let n = tokens
+        let n = tokens, hd = headDim
         let scores = scratch.bindMemory(to: Int32.self, capacity: b * n)
-        let logits = (scratch + b * n * 4).bindMemory(to: Float.self, capacity: b * n)
-        var offset = b * n * 8
-        let relh = (scratch + offset).bindMemory(to: Float.self, capacity: b * (gridH + gridW))
-        let relw = relh + b * gridH
-        offset += b * (gridH + gridW) * 4
-        let accRow = (scratch + offset).bindMemory(to: Int32.self, capacity: headDim + n)
-        let keySums = accRow + headDim
-        qs8RowSums(k, n: n, k: headDim, ldw: ldk, into: keySums)
+        var offset = b * n * 4
+        let logits = (scratch + offset).bindMemory(to: Float.self, capacity: b * (n + gridH + gridW))
+        let relh = logits + b * n, relw = relh + b * gridH
+        offset += b * (n + gridH + gridW) * 4
+        let ints = (scratch + offset).bindMemory(to: Int32.self, capacity: b + b * hd + n + hd)
+        let zRow = ints, accBlock = ints + b, keySums = accBlock + b * hd, valueSums = keySums + n
+        offset += (b + b * hd + n + hd) * 4
+        let bytes = (scratch + offset).bindMemory(to: Int8.self, capacity: hd * n + b * n)
+        let valuesT = bytes, pMinus128 = bytes + hd * n
+
+        qs8RowSums(k, n: n, k: hd, ldw: ldk, into: keySums)
+        for j in 0..<n {
+            let vj = v + j * ldv
+            for c in 0..<hd { valuesT[c * n + j] = vj[c] }
+        }
+        qs8RowSums(valuesT, n: hd, k: n, into: valueSums)
+
         let qs = queries.clamped(to: 0..<n)
         for gridRow in 0..<validH {
             var start = max(gridRow * gridW, qs.lowerBound)
             let segmentEnd = min(gridRow * gridW + validW, qs.upperBound)
             while start < segmentEnd {
-                let end = min(start + b, segmentEnd)
-                try QGemm(m: end - start, n: n, k: headDim, a: q + start * ldq, lda: ldq, aZero: zq, w: k, ldw: ldk,
+                let end = min(start + b, segmentEnd), rows = end - start
+                try QGemm(m: rows, n: n, k: hd, a: q + start * ldq, lda: ldq, aZero: zq, w: k, ldw: ldk,
                           wRowSums: keySums, output: .raw(scores, ld: n)).run()
                 for i in start..<end {
-                    let si = scores + (i - start) * n, li = logits + (i - start) * n
+                    let r = i - start
+                    let si = scores + r * n, li = logits + r * n
                     let qi = q + i * ldq
                     var qz: Int32 = 0
-                    for c in 0..<headDim { qz &+= Int32(qi[c]) &- zq }
+                    for c in 0..<hd { qz &+= Int32(qi[c]) &- zq }
                     let correction = zk &* qz
                     for j in 0..<n { li[j] = Float(si[j] &- correction) * logitScale }
                     if let rp = relPos {
-                        let rh = relh + (i - start) * gridH, rw = relw + (i - start) * gridW
-                        relTerms(qi, table: rp.rh + (i / gridW) * gridH * headDim, count: gridH, scale: rp.rhScale, into: rh)
-                        relTerms(qi, table: rp.rw + (i % gridW) * gridW * headDim, count: gridW, scale: rp.rwScale, into: rw)
+                        let rh = relh + r * gridH, rw = relw + r * gridW
+                        relTerms(qi, table: rp.rh + (i / gridW) * gridH * hd, count: gridH, scale: rp.rhScale, into: rh)
+                        relTerms(qi, table: rp.rw + (i % gridW) * gridW * hd, count: gridW, scale: rp.rwScale, into: rw)
                         for j in 0..<n {
                             let t = li[j] + rh[j / gridW]
                             li[j] = t + rw[j % gridW]
                         }
                     }
-                    finishRow(i, logits: li, p: si, acc: accRow)
+                    zRow[r] = quantizedNumerators(li, into: pMinus128 + r * n)
+                }
+                try QGemm(m: rows, n: hd, k: n, a: pMinus128, lda: n, aZero: -128, w: valuesT,
+                          wRowSums: valueSums, output: .raw(accBlock, ld: hd)).run()
+                for r in 0..<rows {
+                    let z = zRow[r], zf = Float(z), acc = accBlock + r * hd
+                    let zCorrection = zv &* z
+                    for c in 0..<hd {
+                        let num = Float(acc[c] &- zCorrection) * vScale
+                        output.store(num / zf, row: start + r, col: c)
+                    }
                 }
                 start = end
             }
         }
     }
-
-    @inline(__always)
-    func isKept(_ i: Int) -> Bool { i / gridW < validH && i % gridW < validW }
 
     /// `relh[i, kh] = Float(Σ_c (q_ic - z_q) R[h(i), kh, c]) * scale` for kh in 0..<count.
     @inline(__always)
@@ -132,32 +154,20 @@ public struct QAttentionHead {
         }
     }
 
-    /// Softmax numerators quantized against the row maximum, integer P x v, the output row.
+    /// Softmax numerators quantized against the row maximum: writes `P - 128` and returns `Z = Σ P`.
     @inline(__always)
-    func finishRow(_ i: Int, logits li: UnsafeMutablePointer<Float>, p pi: UnsafeMutablePointer<Int32>,
-                   acc: UnsafeMutablePointer<Int32>) {
+    func quantizedNumerators(_ li: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>) -> Int32 {
         let n = tokens
         var m = li[0]
         for j in 1..<max(1, n) where li[j] > m { m = li[j] }
         var z: Int32 = 0
         for j in 0..<n {
             let e = exp32(li[j] - m)
-            let pj = Int32(roundEven(e * 255.0))
-            pi[j] = pj
-            z &+= pj
+            let p = Int32(roundEven(e * 255.0))
+            out[j] = Int8(truncatingIfNeeded: p &- 128)
+            z &+= p
         }
-        acc.update(repeating: 0, count: headDim)
-        for j in 0..<n {
-            let pj = pi[j]
-            if pj == 0 { continue }
-            let vj = v + j * ldv
-            for c in 0..<headDim { acc[c] &+= pj &* (Int32(vj[c]) &- zv) }
-        }
-        let zf = Float(z)
-        for c in 0..<headDim {
-            let num = Float(acc[c]) * vScale
-            output.store(num / zf, row: i, col: c)
-        }
+        return z
     }
 }
 
