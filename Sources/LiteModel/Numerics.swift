@@ -1,12 +1,9 @@
-// The elementary arithmetic of docs/NUMERICS.md (version 1), sections 2-4.
+// The elementary arithmetic of docs/NUMERICS.md (numerics version 1; the loader checks a file's version), sections 2-4.
 //
 // Every fp32 operation here is a separate, rounded IEEE binary32 operation: no `fma`, no
 // `addingProduct`, no reassociation. Swift does not contract `a * b + c` on its own, so writing the
 // operations one per expression is enough; the constants are spelled as bit patterns so no literal
 // parsing question can arise (the decimal value of each is in its comment).
-
-/// The version of docs/NUMERICS.md these ops implement; model files declaring another are rejected.
-public let numericsVersion = 1
 
 /// Float constants of docs/NUMERICS.md, as the bit patterns of their float32 values.
 @usableFromInline
