@@ -269,8 +269,8 @@ extension ModelFile {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
         if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
-        let bits = String(value.bitPattern, radix: 16)
-        if abs(value) < 1e9 && value == value.rounded() { return String(Int(value)) + ".0" }
-        return "float bits 0x" + bits
+        // Float(Int(v)) == v tests integrality without libm's rounding functions (not linked in every binary).
+        if abs(value) < 1e9 && Float(Int(value)) == value { return String(Int(value)) + ".0" }
+        return "float bits 0x" + String(value.bitPattern, radix: 16)
     }
 }
