@@ -83,6 +83,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs `body` over `0 ..< count` in chunks of `grain` items, on all workers, and returns when every chunk is done.
+    ///
+    /// Costs one small heap allocation per call (the escaping wrapper of `body`); per-frame code uses the
+    /// `task:` form instead.
     public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         parallelFor(count, grain: grain) { (range: Range<Int>, _: Int) in body(range) }
     }
@@ -102,13 +105,31 @@ public final class ThreadPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { escapable in
-            shared.dispatch(count: count, grain: grain, chunks: chunks, job: escapable)
+            shared.dispatch(count: count, grain: grain, chunks: chunks, job: escapable, task: nil)
         }
     }
 
-    /// Runs `task.run` over `0 ..< count` in chunks of `grain` items on all workers.
+    /// Runs `task.run` over `0 ..< count` in chunks of `grain` items on all workers, allocating nothing.
+    ///
+    /// This is the form for per-frame work: the pool holds the (class-bound) task by reference, while a closure
+    /// has to be converted to an escaping one for the workers to see it, which costs one small heap block per call.
     public func parallelFor(_ count: Int, grain: Int = 1, task: any ParallelTask) {
-        parallelFor(count, grain: grain) { (range: Range<Int>, worker: Int) in task.run(range, worker: worker) }
+        guard count > 0 else { return }
+        let grain = max(grain, 1)
+        let chunks = (count - 1) / grain + 1
+        var inlineWorker: Int? = nil
+        if !running || threadCount == 1 || chunks == 1 {
+            inlineWorker = 0
+        } else {
+            inlineWorker = shared.nestedWorkerIndex()
+        }
+        if let worker = inlineWorker {
+            for chunk in 0..<chunks {
+                task.run(chunk * grain ..< min(count, (chunk + 1) * grain), worker: worker)
+            }
+            return
+        }
+        shared.dispatch(count: count, grain: grain, chunks: chunks, job: nil, task: task)
     }
 
     private func runInline(count: Int, grain: Int, chunks: Int, worker: Int, _ body: (Range<Int>, Int) -> Void) {
@@ -145,6 +166,7 @@ private final class PoolShared {
     var dispatcher = pthread_t()
     var workerThreads: [pthread_t] = []
     var job: ((Range<Int>, Int) -> Void)? = nil
+    var task: (any ParallelTask)? = nil
     var count = 0
     var grain = 1
     var chunks = 0
@@ -216,10 +238,11 @@ private final class PoolShared {
     }
 
     /// Publishes a job, runs chunks on the calling thread as worker 0, and waits for every worker to finish.
-    func dispatch(count: Int, grain: Int, chunks: Int, job: @escaping (Range<Int>, Int) -> Void) {
+    func dispatch(count: Int, grain: Int, chunks: Int, job: ((Range<Int>, Int) -> Void)?, task: (any ParallelTask)?) {
         pthread_mutex_lock(dispatchMutex)
         pthread_mutex_lock(mutex)
         self.job = job
+        self.task = task
         self.count = count
         self.grain = grain
         self.chunks = chunks
@@ -232,26 +255,43 @@ private final class PoolShared {
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
 
-        runChunks(job: job, count: count, grain: grain, chunks: chunks, worker: 0)
+        runChunks(job: job, task: task, count: count, grain: grain, chunks: chunks, worker: 0)
 
         pthread_mutex_lock(mutex)
         while finished < expected {
             pthread_cond_wait(done, mutex)
         }
-        // Drop the pool's reference before returning, so the non-escaping closure really does not escape.
+        // Drop the pool's references before returning, so the non-escaping closure really does not escape.
         self.job = nil
+        self.task = nil
         busy = false
         pthread_mutex_unlock(mutex)
         pthread_mutex_unlock(dispatchMutex)
     }
 
     @inline(__always)
-    func runChunks(job: (Range<Int>, Int) -> Void, count: Int, grain: Int, chunks: Int, worker: Int) {
+    func runChunks(job: ((Range<Int>, Int) -> Void)?, task: (any ParallelTask)?, count: Int, grain: Int, chunks: Int, worker: Int) {
         while true {
             let chunk = edge_atomic_fetch_add(nextChunk, 1)
             if chunk >= chunks { return }
-            job(chunk * grain ..< min(count, (chunk + 1) * grain), worker)
+            let range = chunk * grain ..< min(count, (chunk + 1) * grain)
+            if let task {
+                task.run(range, worker: worker)
+            } else if let job {
+                job(range, worker)
+            }
         }
+    }
+
+    /// Runs chunks of the published job; called and returning with `mutex` held. A function of its own so the
+    /// worker's references to the job end when it returns, before the worker reports itself finished.
+    @inline(never)
+    private func runPublishedJob(count: Int, grain: Int, chunks: Int, worker: Int) {
+        let job = self.job
+        let task = self.task
+        pthread_mutex_unlock(mutex)
+        runChunks(job: job, task: task, count: count, grain: grain, chunks: chunks, worker: worker)
+        pthread_mutex_lock(mutex)
     }
 
     func workerLoop(worker: Int) {
@@ -269,11 +309,7 @@ private final class PoolShared {
             let count = self.count
             let grain = self.grain
             let chunks = self.chunks
-            if let job = self.job {
-                pthread_mutex_unlock(mutex)
-                runChunks(job: job, count: count, grain: grain, chunks: chunks, worker: worker)
-                pthread_mutex_lock(mutex)
-            }
+            runPublishedJob(count: count, grain: grain, chunks: chunks, worker: worker)
             finished += 1
             if finished == participants { pthread_cond_signal(done) }
         }

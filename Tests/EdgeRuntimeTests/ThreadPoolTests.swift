@@ -46,6 +46,18 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 
+    func testTaskFormIsDeterministicAcrossThreadCounts() throws {
+        var reference: [Int] = []
+        for threads in 1...6 {
+            let pool = try ThreadPool(threads: threads)
+            let task = SquareTask(count: 5000)
+            for _ in 0..<3 { pool.parallelFor(5000, grain: 64, task: task) }
+            let result = (0..<5000).map { task.output[$0] }
+            if reference.isEmpty { reference = result } else { XCTAssertEqual(result, reference, "\(threads) threads") }
+        }
+        XCTAssertEqual(reference[4999], 3 * 4999 * 4999)
+    }
+
     func testEveryWorkerTakesPartAndIndicesAreInRange() throws {
         let pool = try ThreadPool(threads: 4)
         let seen = UnsafeMutablePointer<Int>.allocate(capacity: 4)
