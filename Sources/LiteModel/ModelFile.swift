@@ -3,6 +3,8 @@ import EdgeRuntime
 extension ModelFormat {
     /// The `format` metadata value.
     public static let name = "dualsam-edge"
+    /// The config name of container-only test files (MODEL_FORMAT.md section 8).
+    public static let formatTestConfigName = "format-test"
     /// Minor format version this reader knows; files with a newer minor may carry extra tensors, which are ignored.
     public static let minor = 0
     /// The `numerics_version` this engine implements (docs/NUMERICS.md).
@@ -51,6 +53,12 @@ public struct ModelTensor {
     public func int8(_ index: Int) -> Int8 {
         Int8(bitPattern: bytes[index])
     }
+
+    /// Element `index` of a U8 tensor.
+    @inline(__always)
+    public func uint8(_ index: Int) -> UInt8 {
+        bytes[index]
+    }
 }
 
 /// A model file whose container, metadata and checksum are valid (docs/MODEL_FORMAT.md sections 1, 2 and 4).
@@ -81,6 +89,10 @@ public final class ModelFile {
     public init(storage: ModelFileBytes, verifyChecksum: Bool = true) throws(ModelFileError) {
         let file = storage.bytes
         let header = try SafeTensorsHeader.parse(file)
+        for entry in header.entries where entry.dtype == .u8 {
+            // U8 appears in fixture tensor files, never in a model file.
+            throw .unknownDType(tensor: entry.name, dtype: entry.dtype.name)
+        }
         guard header.metadata != nil else { throw .badMetadata(reason: "header has no __metadata__ object") }
         for key in ModelFormat.requiredMetadata where header.metadataValue(key) == nil {
             throw .missingMetadata(key: key)
@@ -128,6 +140,9 @@ public final class ModelFile {
 
     /// The config name, if the config has one (the format-test fixture has only a name).
     public var configName: String? { configJSON["name"]?.stringValue }
+
+    /// True for a container-only test file (config name "format-test"): valid as a container, never runnable.
+    public var isFormatTest: Bool { configName == ModelFormat.formatTestConfigName }
 
     /// "1.0" -> (1, 0); nil unless digits, one dot, digits.
     static func parseVersion(_ text: String) -> (major: Int, minor: Int)? {

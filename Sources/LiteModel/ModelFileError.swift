@@ -73,6 +73,8 @@ public enum ModelFileError: Error, Equatable {
     case badQuantization(tensor: String, index: Int, value: String, reason: String)
     /// A float tensor holds NaN or an infinity.
     case nonFinite(tensor: String, index: Int)
+    /// A valid container that is not a model (the format-test files).
+    case notRunnable(reason: String)
 
     /// A one-line message naming the problem, with the tensor, key or numbers involved.
     public var description: String {
@@ -90,13 +92,13 @@ public enum ModelFileError: Error, Equatable {
             return "too many tensors: " + String(count) + " (limit " + String(limit) + ")"
         case let .badTensorEntry(tensor, reason): return "tensor '" + tensor + "': " + reason
         case let .unknownDType(tensor, dtype):
-            return "tensor '" + tensor + "': unknown dtype '" + dtype + "' (allowed: F32, I8, I32)"
+            return "tensor '" + tensor + "': unknown dtype '" + dtype + "' (model files allow F32, I8, I32)"
         case let .badShape(tensor, reason): return "tensor '" + tensor + "': bad shape: " + reason
         case let .offsetsOutOfRange(tensor, begin, end, dataBytes):
             return "tensor '" + tensor + "': data_offsets [" + String(begin) + ", " + String(end)
                 + "] out of range (data region is " + String(dataBytes) + " bytes)"
         case let .sizeMismatch(tensor, spanBytes, expectedBytes):
-            return "tensor '" + tensor + "': data_offsets span " + String(spanBytes) + " bytes but shape and dtype need "
+            return "tensor '" + tensor + "': data_offsets span " + String(spanBytes) + " bytes but shape x dtype size needs "
                 + String(expectedBytes)
         case let .overlappingOffsets(tensor, previous):
             return "tensor '" + tensor + "': data_offsets overlap tensor '" + previous + "'"
@@ -129,6 +131,7 @@ public enum ModelFileError: Error, Equatable {
             return "tensor '" + tensor + "'[" + String(index) + "] = " + value + ": " + reason
         case let .nonFinite(tensor, index):
             return "tensor '" + tensor + "'[" + String(index) + "] is not finite"
+        case let .notRunnable(reason): return "not a runnable model: " + reason
         }
     }
 }

@@ -1,10 +1,12 @@
 import EdgeRuntime
 
-/// Element types a model file may hold (docs/MODEL_FORMAT.md section 1).
+/// Element types of the safetensors files read here: model files hold F32, I8 and I32 (docs/MODEL_FORMAT.md
+/// section 1); test fixture tensor files also U8.
 public enum SafeTensorsDType: Equatable {
     case f32
     case i8
     case i32
+    case u8
 
     /// Parses the safetensors dtype name ("F32", "I8", "I32").
     public init?(name: String) {
@@ -12,6 +14,7 @@ public enum SafeTensorsDType: Equatable {
         case "F32": self = .f32
         case "I8": self = .i8
         case "I32": self = .i32
+        case "U8": self = .u8
         default: return nil
         }
     }
@@ -22,6 +25,7 @@ public enum SafeTensorsDType: Equatable {
         case .f32: return "F32"
         case .i8: return "I8"
         case .i32: return "I32"
+        case .u8: return "U8"
         }
     }
 
@@ -29,7 +33,7 @@ public enum SafeTensorsDType: Equatable {
     public var size: Int {
         switch self {
         case .f32, .i32: return 4
-        case .i8: return 1
+        case .i8, .u8: return 1
         }
     }
 
@@ -39,6 +43,7 @@ public enum SafeTensorsDType: Equatable {
         case .f32: return .float32
         case .i8: return .int8
         case .i32: return .int32
+        case .u8: return .uint8
         }
     }
 }
@@ -134,8 +139,25 @@ public struct SafeTensorsHeader {
             entries.append(try parseEntry(name: member.key, member.value, dataLength: dataLength, limits: limits))
         }
 
+        // Tensors that tile [0, E) contiguously with E past the data region mean a cut file, not bad offsets
+        // (MODEL_FORMAT.md section 8).
+        var sortedEntries = entries
+        sortedEntries.sort { $0.begin != $1.begin ? $0.begin < $1.begin : ($0.end != $1.end ? $0.end < $1.end : $0.name < $1.name) }
+        var tileEnd = 0
+        var tiles = true
+        for entry in sortedEntries {
+            if entry.begin != tileEnd { tiles = false; break }
+            tileEnd = entry.end
+        }
+        if tiles && tileEnd > dataLength {
+            throw .truncated(fileBytes: file.count, neededBytes: 8 + headerLength + tileEnd)
+        }
+        for entry in entries where entry.end > dataLength {
+            throw .offsetsOutOfRange(tensor: entry.name, begin: entry.begin, end: entry.end, dataBytes: dataLength)
+        }
+        entries = sortedEntries
+
         // Sorted by (begin, end), the ranges must tile the data region exactly.
-        entries.sort { $0.begin != $1.begin ? $0.begin < $1.begin : ($0.end != $1.end ? $0.end < $1.end : $0.name < $1.name) }
         var cursor = 0
         var previous = ""
         for entry in entries {
@@ -155,6 +177,7 @@ public struct SafeTensorsHeader {
                                  metadata: metadata, entries: entries, index: index)
     }
 
+    /// One tensor entry; its end is checked against the data region by the caller.
     private static func parseEntry(name: String, _ value: JSONValue, dataLength: Int, limits: SafeTensorsLimits) throws(ModelFileError) -> SafeTensorsEntry {
         guard let fields = value.objectValue else {
             throw .badTensorEntry(tensor: name, reason: "entry is a " + value.kindName + ", not an object")
@@ -190,11 +213,37 @@ public struct SafeTensorsHeader {
               let begin = offsets[0].intValue, let end = offsets[1].intValue else {
             throw .badTensorEntry(tensor: name, reason: "data_offsets must be two integers")
         }
-        guard begin >= 0, begin <= end, end <= dataLength else {
+        guard begin >= 0, begin <= end else {
             throw .offsetsOutOfRange(tensor: name, begin: begin, end: end, dataBytes: dataLength)
         }
         let expected = elements * dtype.size
         guard end - begin == expected else { throw .sizeMismatch(tensor: name, spanBytes: end - begin, expectedBytes: expected) }
         return SafeTensorsEntry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
+    }
+}
+
+/// A plain safetensors file (no model metadata, no checksum): golden test tensors and inputs.
+public final class SafeTensorsFile {
+    /// The file's bytes.
+    public let storage: ModelFileBytes
+    /// The validated header.
+    public let header: SafeTensorsHeader
+
+    /// Maps and parses `path`.
+    public static func open(path: String) throws(ModelFileError) -> SafeTensorsFile {
+        try SafeTensorsFile(storage: try ModelFileBytes(path: path))
+    }
+
+    /// Parses the file in `storage`.
+    public init(storage: ModelFileBytes) throws(ModelFileError) {
+        header = try SafeTensorsHeader.parse(storage.bytes)
+        self.storage = storage
+    }
+
+    /// The tensor `name`, or nil.
+    public func tensor(_ name: String) -> ModelTensor? {
+        guard let entry = header.entry(name) else { return nil }
+        return ModelTensor(entry: entry, bytes: UnsafeRawBufferPointer(
+            rebasing: storage.bytes[(header.dataStart + entry.begin)..<(header.dataStart + entry.end)]))
     }
 }

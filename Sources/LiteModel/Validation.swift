@@ -186,6 +186,7 @@ extension ModelFile {
     /// tensor (unless the file's minor version is newer than this reader's), every float finite, scales positive,
     /// and every quantization constant inside its NUMERICS range. Returns the typed config.
     public func validateModel() throws(ModelFileError) -> ModelConfig {
+        guard !isFormatTest else { throw .notRunnable(reason: "config 'format-test' marks a container-only test file") }
         let config = try ModelConfig(json: configJSON)
         let expected = ModelSchema.expectedTensors(config, dtype: dtype)
         var wanted = Set<String>()
@@ -239,6 +240,8 @@ extension ModelFile {
             default:
                 break
             }
+        case .u8:
+            break  // rejected by ModelFile.init; model files hold no U8
         case .i8:
             for index in 0..<t.count where t.int8(index) == -128 {
                 throw .badQuantization(tensor: t.name, index: index, value: "-128",

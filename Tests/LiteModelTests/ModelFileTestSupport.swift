@@ -133,7 +133,7 @@ enum TestModelWriter {
                     }
                 }
                 out.append(.i32(item.name, item.shape, values))
-            case .i8:
+            case .i8, .u8:
                 out.append(.i8(item.name, item.shape, (0..<count).map { _ in Int8(rng.below(255) - 127) }))
             }
         }

@@ -28,8 +28,11 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(file.tensor("empty")?.count, 0)
         XCTAssertNil(file.tensor("nope"))
         XCTAssertEqual(file.weightBytes, 6 * 4 + 2 * 4 + 3 * 4 + 4 + 4)
-        // The format-test config is not a model: the model layer says which key is missing.
-        XCTAssertThrowsError(try file.validateModel()) { XCTAssertEqual($0 as? ModelFileError, .missingConfigKey(key: "img_size")) }
+        // The format-test config marks a container-only file: valid container, refused as a model.
+        XCTAssertTrue(file.isFormatTest)
+        XCTAssertThrowsError(try file.validateModel()) {
+            XCTAssertEqual($0 as? ModelFileError, .notRunnable(reason: "config 'format-test' marks a container-only test file"))
+        }
     }
 
     func testEveryTruncationIsATypedError() {
@@ -45,8 +48,8 @@ final class SafeTensorsTests: XCTestCase {
             } else if length < 8 + headerLength {
                 XCTAssertEqual(error, .truncated(fileBytes: length, neededBytes: 8 + headerLength))
             } else {
-                // The header is whole; the data region is short, so some tensor's offsets are out of range.
-                guard case .offsetsOutOfRange = error else { return XCTFail("prefix \(length): \(error.description)") }
+                // The header is whole and the tensors tile a data region longer than what is left: a cut file.
+                XCTAssertEqual(error, .truncated(fileBytes: length, neededBytes: bytes.count))
             }
         }
     }
@@ -159,6 +162,17 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(what, "header")
         // Extra bytes after the data, and a missing tensor's bytes.
         XCTAssertEqual(modelFileError(TestModelWriter.fixed(bytes + [0, 0, 0, 0])), .trailingBytes(count: 4))
+    }
+
+    func testU8IsReadInTensorFilesButRejectedInModelFiles() throws {
+        var meta = TestModelWriter.formatTestMetadata
+        let bytes = TestModelWriter.encode([.f32("x", [1], [1]), TestTensor(name: "map", dtype: "U8", shape: [2, 2], data: [0, 1, 254, 255])], metadata: meta)
+        XCTAssertEqual(modelFileError(bytes), .unknownDType(tensor: "map", dtype: "U8"))
+        meta["checksum"] = nil
+        let plain = try SafeTensorsFile(storage: ModelFileBytes(bytes))
+        XCTAssertEqual(plain.tensor("map")?.dtype, .u8)
+        XCTAssertEqual((0..<4).map { plain.tensor("map")!.uint8($0) }, [0, 1, 254, 255])
+        XCTAssertEqual(plain.tensor("x")?.float(0), 1)
     }
 
     func testMetadataErrors() {
