@@ -4,7 +4,7 @@
 SwiftPM compiles every module for aarch64-none-none-elf but cannot link for Linux, so cross/build links
 the objects itself. This walks the executable's target dependencies (from `swift package describe
 --type json` on stdin), so new modules are picked up without editing cross/build:
-  object <path>   every .o of a Swift or C target in the closure
+  object <path>   the .o of every source of a Swift or C target in the closure
   lib <name>      every `link "name"` of a system-library target's module map
   entry <symbol>  the executable's renamed main (SwiftPM compiles it as <c99name>_main)
 
@@ -46,12 +46,16 @@ def main() -> int:
                     print("lib", lib)
             continue
         build_dir = os.path.join(object_dir, target["c99name"] + ".build")
-        objects = sorted(
-            os.path.join(root, f) for root, _, files in os.walk(build_dir) for f in files if f.endswith(".o"))
-        if not objects:
-            missing.append(name)
-        for obj in objects:
-            print("object", obj)
+        # Only objects of the target's current sources: a deleted source file leaves its object behind.
+        # Swift objects sit flat as <file>.o (whole-module builds), C objects as <relative path>.o.
+        for source in target.get("sources", []):
+            candidates = [os.path.join(build_dir, source + ".o"),
+                          os.path.join(build_dir, os.path.basename(source) + ".o")]
+            found = next((c for c in candidates if os.path.isfile(c)), None)
+            if found is None:
+                missing.append(name + "/" + source)
+            else:
+                print("object", found)
     if missing:
         print("link_inputs: no objects for " + ", ".join(missing) + " under " + object_dir, file=sys.stderr)
         return 1
