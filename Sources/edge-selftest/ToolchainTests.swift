@@ -1,3 +1,5 @@
+import CEdgeShim
+
 /// Checks of the code the compiler generates for this target (cross/build looks for SDOT in the
 /// dot-product build of `int8DotProduct`, which proves the target-CPU flags reach code generation).
 func registerToolchainTests(_ registry: inout TestRegistry) {
@@ -17,6 +19,16 @@ func registerToolchainTests(_ registry: inout TestRegistry) {
         t.expectEqual(int8DotProduct(lows, lows), Int32(4096 * 16384), "all -128:")
         let highs = [Int8](repeating: 127, count: 33)
         t.expectEqual(int8DotProduct(lows[0..<33].map { $0 }, highs), Int32(33 * -128 * 127), "-128 x 127:")
+    }
+
+    // The aarch64 builds carry their own arc4random_buf (CEdgeShim/glibc_compat.c) for glibc < 2.36.
+    registry.add("Toolchain/system random source delivers varying bytes") { t in
+        var generator = SystemRandomNumberGenerator()
+        let draws = (0..<4).map { _ in generator.next() }
+        t.expect(draws.contains { $0 != draws[0] }, "four 64-bit random draws were all equal")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        buffer.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
+        t.expect(buffer.contains { $0 != 0 }, "arc4random_buf left 64 bytes all zero")
     }
 }
 
