@@ -49,10 +49,10 @@ def _length_fraction(rng: np.random.Generator) -> float:
     """Animal length as a fraction of the short frame side: mostly mid-sized, some tiny, some frame-filling."""
     r = rng.random()
     if r < 0.1:
-        return float(rng.uniform(0.03, 0.07))
-    if r < 0.9:
-        return float(np.exp(rng.uniform(np.log(0.07), np.log(0.8))))
-    return float(rng.uniform(0.8, 1.6))
+        return float(rng.uniform(0.04, 0.12))
+    if r < 0.82:
+        return float(np.exp(rng.uniform(np.log(0.12), np.log(1.0))))
+    return float(rng.uniform(1.0, 1.8))
 
 
 def sample_animal(rng: np.random.Generator, w: int, h: int, bed: Seabed, seabed_z) -> Layer:
@@ -61,7 +61,7 @@ def sample_animal(rng: np.random.Generator, w: int, h: int, bed: Seabed, seabed_
     frac = _length_fraction(rng)
     length = frac * min(w, h)
     z = float(np.clip(0.6 / frac * rng.uniform(0.7, 1.3), 0.3, 14.0))
-    margin = 0.15 if frac < 0.8 else -0.1
+    margin = 0.15 if frac < 0.8 else -0.15
     cx = float(rng.uniform(-margin, 1 + margin) * w)
     cy = float(rng.uniform(-margin, 1 + margin) * h)
     if kind in BOTTOM_DWELLERS and bed.horizon < 0.9 and rng.random() < 0.8:
@@ -73,11 +73,11 @@ def sample_animal(rng: np.random.Generator, w: int, h: int, bed: Seabed, seabed_
         angle = float(-np.pi / 2 + rng.normal(0, 0.4))  # bell up
     elif kind in ("fish", "turtle", "eel") and rng.random() < 0.7:
         angle = float(rng.normal(0, 0.35) + (np.pi if rng.random() < 0.5 else 0.0))
-    pattern_type = str(rng.choice(["plain", "stripes", "spots", "mottle", "camo"], p=[0.25, 0.2, 0.15, 0.25, 0.15]))
+    pattern_type = str(rng.choice(["plain", "stripes", "spots", "mottle", "camo"], p=[0.27, 0.2, 0.15, 0.28, 0.1]))
     pattern = {"type": pattern_type, "contrast": round(float(rng.uniform(0.2, 0.6)), 3),
                "freq": round(float(rng.uniform(3, 10)), 3), "slant": round(float(rng.uniform(-2, 2)), 3),
                "scale": round(float(rng.uniform(0.03, 0.1)), 3), "light": bool(rng.random() < 0.5),
-               "mix": round(float(rng.uniform(0.45, 0.75)), 3)}
+               "mix": round(float(rng.uniform(0.35, 0.65)), 3)}
     params = KINDS[kind][0](rng)
     if abs(np.angle(np.exp(1j * angle))) > np.pi / 2:
         params["mirror"] = True  # heading left: mirror the body so the back stays up
@@ -85,7 +85,7 @@ def sample_animal(rng: np.random.Generator, w: int, h: int, bed: Seabed, seabed_
     if rng.random() < 0.2:
         streak = float(min(25.0, rng.uniform(2.0, 2.0 + 0.12 * length)))
         motion = (round(streak * np.cos(angle), 3), round(streak * np.sin(angle), 3))
-    opacity = float(rng.uniform(0.45, 0.85)) if kind == "jellyfish" else 1.0
+    opacity = float(rng.uniform(0.6, 0.9)) if kind == "jellyfish" else 1.0
     return Layer("animal", kind, params, cx, cy, length, angle, _palette(rng, _pick(rng, ANIMAL_COLOURS[kind])),
                  pattern, z, opacity, motion, int(rng.integers(0, 2 ** 31)))
 
