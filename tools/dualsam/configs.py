@@ -100,6 +100,14 @@ TINY = DualSamConfig(
     neck_dim=64, dec_channels=(64, 32, 16, 8), se_hidden=(4, 2, 1, 1), head_dim_pre=8,
 ).validate()
 
+# Structurally complete but minute (padded windows, global blocks, rel-pos, 4 levels): for unit tests only.
+MICRO = DualSamConfig(
+    name="micro", img_size=96, embed_dim=32, depth=4, num_heads=2, head_dim=16, mlp_dim=64,
+    window_size=4, global_attn_indexes=(1, 3), adapter_dim=8, mcp_heads=2, mcp_head_dim=16,
+    mcp_mlp_dim=48, mcp_mlp2_dim=40, ca_heads=2, ca_head_dim=12, neck_dim=16,
+    dec_channels=(16, 8, 8, 4), se_hidden=(2, 1, 1, 1), head_dim_pre=4,
+).validate()
+
 CONFIGS: dict[str, DualSamConfig] = {c.name: c for c in (B, LITE, TINY)}
 
 

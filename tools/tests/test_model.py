@@ -6,19 +6,12 @@ import torch
 import torch.nn.functional as F
 
 from tools.dualsam.c3p import PARTNER_OFFSETS, c3p_vote, decode_logits, sal2conn, to_u8_map
-from tools.dualsam.configs import TINY, DualSamConfig
+from tools.dualsam.configs import MICRO, TINY, DualSamConfig
 from tools.dualsam.encoder import window_partition, window_unpartition
 from tools.dualsam.mcp import MultiCrossAttention
 from tools.dualsam.model import build
 
 torch.set_num_threads(1)
-
-# small but structurally complete: padded windows (grid 6, window 4), global blocks, 4 levels, rel-pos
-MICRO = DualSamConfig(name="micro", img_size=96, embed_dim=32, depth=4, num_heads=2, head_dim=16, mlp_dim=64,
-                      window_size=4, global_attn_indexes=(1, 3), adapter_dim=8, mcp_heads=2, mcp_head_dim=16,
-                      mcp_mlp_dim=48, mcp_mlp2_dim=40, ca_heads=2, ca_head_dim=12, neck_dim=16,
-                      dec_channels=(16, 8, 8, 4), se_hidden=(2, 1, 1, 1), head_dim_pre=4)
-
 
 def _inputs(cfg, seed=1, batch=1):
     g = torch.Generator().manual_seed(seed)
