@@ -86,6 +86,15 @@ def encode(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
     return bytes(raw)
 
 
+def encode_plain(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> bytes:
+    """Canonical safetensors bytes without a checksum (fixture tensor files; U8 allowed besides F32/I8/I32)."""
+    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    raw = bytearray(_st_save(arrays, metadata={k: str(v) for k, v in metadata.items()}))
+    n = struct.unpack_from("<Q", raw, 0)[0]
+    raw[8:8 + n] = _canonical_header(json.loads(raw[8:8 + n]), n)
+    return bytes(raw)
+
+
 def write(path: str, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write a `.dsm` file."""
     data = encode(tensors, metadata)
@@ -136,6 +145,13 @@ def decode(raw: bytes, verify_checksum: bool = True, check_schema: bool = True) 
     if len(header) > MAX_TENSORS:
         _fail(f"too many tensors: {len(header)} > {MAX_TENSORS}")
     data_len = len(raw) - 8 - n
+    # offsets that tile [0, end) contiguously but reach past the data region: the file was cut short
+    offs = [e.get("data_offsets") for e in header.values() if isinstance(e, dict)]
+    offs = [o for o in offs if isinstance(o, list) and len(o) == 2 and all(type(v) is int for v in o)]
+    if offs:
+        end = max(o[1] for o in offs)
+        if end > data_len and sum(o[1] - o[0] for o in offs) == end:
+            _fail(f"truncated file: tensors need {end} data bytes, the data region has {data_len}")
     spans = []
     for name, e in header.items():
         if not isinstance(e, dict) or set(e) != {"dtype", "shape", "data_offsets"}:

@@ -106,10 +106,16 @@ def layernorm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nda
     return (d * rs[..., None]) * f32(w) + f32(b)
 
 
+def mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """fp32-path matmul: float64 products and sums rounded once to float32, so the result does not depend on
+    the BLAS kernel's summation order (fixtures regenerate identically on any x86/ARM machine)."""
+    return (np.asarray(a, np.float64) @ np.asarray(b, np.float64)).astype(np.float32)
+
+
 def softmax32(l: np.ndarray) -> np.ndarray:
-    """fp32-path softmax over the last axis (exp32, max-subtracted; sum order unspecified)."""
+    """fp32-path softmax over the last axis (exp32, max-subtracted; float64 sum rounded once)."""
     e = exp32(l - l.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True, dtype=np.float32)
+    return e / e.sum(axis=-1, keepdims=True, dtype=np.float64).astype(np.float32)
 
 
 def channel_attention(x: np.ndarray, w1, b1, w2, b2) -> np.ndarray:

@@ -37,7 +37,7 @@ class Sim:
         if not self.int8 or t[f"{name}.weight"].dtype != np.int8:
             if self.observer:
                 self.observer(name, "in", x)
-            y = f32(x) @ t[f"{name}.weight"].T + t[f"{name}.bias"]
+            y = nm.mm32(x, t[f"{name}.weight"].T) + t[f"{name}.bias"]
             if self.observer and epilogue == "B":
                 self.observer(name, "out", y)
             return y.astype(np.float32)
@@ -68,7 +68,7 @@ class Sim:
                                for ky in range(3) for kx in range(3)], axis=-1)
         if self.int8:
             return self.mm_q(cols, name)
-        return (cols @ self.t[f"{name}.weight"].T + self.t[f"{name}.bias"]).astype(np.float32)
+        return nm.mm32(cols, self.t[f"{name}.weight"].T) + self.t[f"{name}.bias"]
 
     def convt2(self, x: np.ndarray, name: str) -> np.ndarray:
         """ConvTranspose 2x2 stride 2: rows (dy*2+dx)*Cout + co."""
@@ -96,12 +96,12 @@ class Sim:
                 l = (qh @ kh.transpose(0, 2, 1)).astype(np.float32) * t[f"{name}.logit_scale"][0]
             else:
                 qh, kh, vh = q[..., sl], k[..., sl], v[..., sl]
-                l = (qh * t[f"{name}.scale"][0]) @ kh.transpose(0, 2, 1)
+                l = nm.mm32(qh * t[f"{name}.scale"][0], kh.transpose(0, 2, 1))
             if rel_n:
                 U, n = qh.shape[0], rel_n
                 q4 = qh.reshape(U, n, n, hd)
-                relh = np.einsum("uabc,akc->uabk", q4, Rh.astype(q4.dtype))
-                relw = np.einsum("uabc,bkc->uabk", q4, Rw.astype(q4.dtype))
+                relh = np.einsum("uabc,akc->uabk", q4.astype(np.float64), Rh.astype(np.float64))
+                relw = np.einsum("uabc,bkc->uabk", q4.astype(np.float64), Rw.astype(np.float64))
                 if self.int8:
                     relh = relh.astype(np.float32) * t[f"{name}.rel_h_scale"][0]
                     relw = relw.astype(np.float32) * t[f"{name}.rel_w_scale"][0]
@@ -115,7 +115,7 @@ class Sim:
                 Av = P @ vh
                 o = (Av.astype(np.float32) * t[f"{name}.v_scale"][0]) / Z.astype(np.float32)
             else:
-                o = nm.softmax32(l) @ vh
+                o = nm.mm32(nm.softmax32(l), vh)
             outs.append(o.astype(np.float32))
         return np.concatenate(outs, axis=-1)
 
