@@ -98,6 +98,54 @@ def evaluate_folders(pred_dir: str, gt_dir: str, bimap: int | None = None, per_i
     return evaluate_predictions(iter_folder(pred_dir, stems), iter_folder(gdir, stems), bimap, per_image)
 
 
+def predict_arrays(model, items: Iterable[tuple], batch: int = 4) -> Iterator[tuple]:
+    """(stem, 8-bit map at model size) from a reference model for (stem, resized u8, gamma u8) inputs.
+
+    The map is the official C3P output quantised like save_image; tools/dualsam owns the model and its decoding.
+    """
+    import torch
+
+    from tools.dualsam.gamma import MEAN, STD
+
+    def norm(xs):
+        t = (np.stack(xs).astype(np.float32) - MEAN) / STD
+        return torch.from_numpy(np.ascontiguousarray(t.transpose(0, 3, 1, 2)))
+
+    chunk: list = []
+    items = iter(items)
+    while True:
+        item = next(items, None)
+        if item is not None:
+            chunk.append(item)
+        if chunk and (item is None or len(chunk) == batch):
+            a, b = norm([r for _, r, _ in chunk]), norm([g for _, _, g in chunk])
+            _, _, maps, _ = model.predict(a, b)
+            for (stem, _, _), m in zip(chunk, maps[:, 0].numpy()):
+                yield stem, m
+            chunk = []
+        if item is None:
+            return
+
+
+def predict_images(model, image_dir: str, stems: list, batch: int = 4) -> Iterator[tuple]:
+    """(stem, 8-bit map) for frames on disk, pre-processed exactly as the runtime does (tools/dualsam/gamma.py)."""
+    from tools.dualsam.gamma import preprocess
+
+    files = _stems(image_dir)
+    size = model.cfg.img_size
+
+    def items():
+        for stem in stems:
+            if stem not in files:
+                raise FileNotFoundError(f"no image for {stem!r} in {image_dir}")
+            with Image.open(files[stem]) as im:
+                rgb = np.asarray(im.convert("RGB"))
+            _, _, _, resized, gam = preprocess(rgb, size)
+            yield stem, resized, gam
+
+    return predict_arrays(model, items(), batch)
+
+
 def markdown_table(rows: list) -> str:
     """A markdown table of (label, results) rows with the paper's five metrics."""
     head = "| model | images | " + " | ".join(title for _, title in COLUMNS) + " |"
@@ -117,9 +165,39 @@ def write_csv(path: str, rows: list) -> None:
             w.writerow([label] + [r[k] if k == "images" else f"{r[k]:.6f}" for k in keys])
 
 
+def evaluate_model(a, per_image: list) -> dict:
+    """--model: run the fp32 reference over the frames and score its maps like any prediction folder."""
+    import torch
+
+    from tools.train import load_weights
+
+    torch.set_num_threads(a.threads)
+    model, _ = load_weights(a.model, a.config)
+    model.eval()
+    gdir = mask_dir(a.gt)
+    stems = sorted(_stems(gdir))
+    images = a.images or os.path.join(a.gt, "Image")
+    preds = predict_images(model, images, stems)
+    if a.save_pred:
+        os.makedirs(a.save_pred, exist_ok=True)
+
+        def saving(it):
+            for stem, m in it:
+                Image.fromarray(m).save(os.path.join(a.save_pred, stem + ".png"))
+                yield stem, m
+
+        preds = saving(preds)
+    return evaluate_predictions(preds, iter_folder(gdir, stems), a.bimap, per_image)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.eval", description=__doc__.strip().splitlines()[0])
-    ap.add_argument("--pred", required=True, help="folder of predicted maps (<stem>.png)")
+    ap.add_argument("--pred", default=None, help="folder of predicted maps (<stem>.png)")
+    ap.add_argument("--model", default=None, help="score a reference-model checkpoint (fp32) instead of --pred")
+    ap.add_argument("--config", default=None, help="model config when the checkpoint records none")
+    ap.add_argument("--images", default=None, help="frames for --model (default: the --gt root's Image/)")
+    ap.add_argument("--save-pred", default=None, help="with --model: also write the 8-bit maps here as PNG")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gt", required=True, help="folder of GT masks, or a dataset root holding Masks/")
     ap.add_argument("--label", default=None, help="row label (default: the prediction folder name)")
     ap.add_argument("--bimap", type=int, default=None, help="binarise predictions at value > T first (official: 65)")
@@ -127,13 +205,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--csv", default=None, help="write the table as CSV here")
     ap.add_argument("--per-image", default=None, help="write per-image IoU and MAE as CSV here")
     a = ap.parse_args(argv)
+    if (a.pred is None) == (a.model is None):
+        ap.error("give exactly one of --pred and --model")
     rows_img: list = []
     try:
-        res = evaluate_folders(a.pred, a.gt, a.bimap, rows_img)
-    except (FileNotFoundError, ValueError) as e:
+        if a.pred is not None:
+            res = evaluate_folders(a.pred, a.gt, a.bimap, rows_img)
+            label = a.label or os.path.basename(os.path.normpath(a.pred))
+        else:
+            res = evaluate_model(a, rows_img)
+            label = a.label or os.path.basename(a.model)
+    except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"eval: {e}", file=sys.stderr)
         return 2
-    rows = [(a.label or os.path.basename(os.path.normpath(a.pred)), res)]
+    rows = [(label, res)]
     table = markdown_table(rows)
     print(table, end="")
     if a.out:
