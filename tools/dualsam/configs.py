@@ -111,8 +111,16 @@ MICRO = DualSamConfig(
 CONFIGS: dict[str, DualSamConfig] = {c.name: c for c in (B, LITE, TINY)}
 
 
+TEST_CONFIGS: dict[str, DualSamConfig] = {MICRO.name: MICRO}
+
+
 def get_config(name: str) -> DualSamConfig:
-    """Config by name; raises KeyError naming the known configs."""
-    if name not in CONFIGS:
-        raise KeyError(f"unknown config {name!r}; known: {sorted(CONFIGS)}")
-    return CONFIGS[name]
+    """Config by name (b, lite, tiny; micro for tests) or from a JSON file path (DualSamConfig.to_json)."""
+    if name in CONFIGS:
+        return CONFIGS[name]
+    if name in TEST_CONFIGS:
+        return TEST_CONFIGS[name]
+    if name.endswith(".json"):
+        with open(name) as f:
+            return DualSamConfig.from_dict(json.load(f))
+    raise KeyError(f"unknown config {name!r}; known: {sorted(CONFIGS)} or a .json file")
