@@ -152,24 +152,11 @@ def test_fp32_file_simulation_matches_reference_model():
     assert np.abs(rec["neck"] - trace["neck"][0].permute(1, 2, 0).numpy()).max() < 1e-4
 
 
-def agreement(fp32_raw: bytes, int8_raw: bytes, images) -> dict:
-    """Mask IoU (mean) and max probability-map difference between the int8 and fp32 files."""
-    from tools.quant.sim import Sim
-    s32, s8 = Sim(fm.decode(fp32_raw)), Sim(fm.decode(int8_raw))
-    ious, diffs = [], []
-    for img in images:
-        a, b = s32.run(img), s8.run(img)
-        ma, mb = a["mask"].astype(bool), b["mask"].astype(bool)
-        union = (ma | mb).sum()
-        ious.append(1.0 if union == 0 else (ma & mb).sum() / union)
-        diffs.append(float(np.abs(a["pred"] - b["pred"]).max()))
-    return {"iou": float(np.mean(ious)), "max_prob_diff": max(diffs)}
-
-
 def test_int8_agrees_with_fp32_on_tiny():
     from tools.convert.build import fp32_bytes, int8_bytes_from_fp32
     from tools.convert.calib import structured
     from tools.dualsam.model import build
+    from tools.quant.agreement import agreement
     torch.set_num_threads(1)
     fp32 = fp32_bytes(build("tiny", seed=0, random_stats=True))
     int8 = int8_bytes_from_fp32(fp32, structured(2, 1, (160, 120)), {"method": "minmax", "images": 2})
