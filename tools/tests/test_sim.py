@@ -153,12 +153,16 @@ def test_fp32_file_simulation_matches_reference_model():
 
 
 def test_int8_agrees_with_fp32_on_tiny():
-    from tools.convert.build import fp32_bytes, int8_bytes_from_fp32
+    """tiny with numpy random weights scaled to keep activations O(1) (the reference init's decoder output is
+    nearly constant, which would hide quantization error)."""
+    from tools.convert.build import int8_bytes_from_fp32
     from tools.convert.calib import structured
-    from tools.dualsam.model import build
+    from tools.convert.fold import fp32_metadata, random_fp32
+    from tools.dualsam.configs import get_config
     from tools.quant.agreement import agreement
-    torch.set_num_threads(1)
-    fp32 = fp32_bytes(build("tiny", seed=0, random_stats=True))
+    cfg = get_config("tiny").to_dict()
+    fp32 = fm.encode(random_fp32(cfg, 0), fp32_metadata(cfg))
     int8 = int8_bytes_from_fp32(fp32, structured(2, 1, (160, 120)), {"method": "minmax", "images": 2})
     r = agreement(fp32, int8, structured(2, 2, (200, 150)))
-    assert r["iou"] > 0.9 and r["max_prob_diff"] < 0.05, r
+    assert r["iou"] > 0.95 and r["max_prob_diff"] < 0.05, r
+    assert 0.05 < r["fp32_foreground"] < 0.999 or r["max_prob_diff"] > 1e-3, r    # not a degenerate output
