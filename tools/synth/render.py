@@ -1,7 +1,8 @@
 """Rendering a Scene into an 8-bit RGB image and its exact binary mask.
 
-Surfaces are composited in linear light as albedo J and distance z; water is applied per pixel afterwards:
-    I = J * (E_sun * caustics + E_lamp) * exp(-beta z) + B_inf * (1 - exp(-beta z)).
+Every surface (seabed, scenery, animals) gets its radiance through the water at its own distance z,
+    I = J * (E_sun * caustics + E_lamp) * exp(-beta z) + B_inf * (1 - exp(-beta z)),
+and layers are alpha-blended in linear light, farthest first.
 Alongside colour the renderer composites a visibility map `vis`: an animal layer with coverage a does
 `vis = vis (1 - a) + a`, any other layer `vis = vis (1 - a)`. The mask is `vis >= 0.5` after the same blur the
 image gets, so the mask is exactly what is visible: occluded parts drop out, motion-blurred animals are masked
@@ -166,10 +167,55 @@ def seabed(scene: Scene):
     return np.clip(j, 0, 1), z
 
 
+class Light:
+    """Per-pixel light and water terms shared by the background and every layer."""
+
+    def __init__(self, scene: Scene):
+        h, w = scene.height, scene.width
+        wt = scene.water
+        self.beta = np.array(wt.beta, np.float32)
+        self.ratio = np.array(wt.scatter_ratio, np.float32)
+        sun = np.exp(-self.beta * wt.depth)  # sunlight colour at the scene depth: red goes first
+        rows = np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None]
+        self.veil = (sun * self.ratio * (1.0 - wt.veil_gradient * 0.5 + wt.veil_gradient * rows)).astype(np.float32)
+        self.veil = np.broadcast_to(self.veil, (h, w, 3))
+        light = np.broadcast_to(sun, (h, w, 3)).astype(np.float32)
+        if wt.caustics > 0:
+            rng = np.random.default_rng(int(wt.caustic_cell * 1000) + int(wt.depth * 100))
+            light = light * (1.0 + wt.caustics * caustics(rng, h, w, wt.caustic_cell)[..., None])
+        self.sun = light
+        self.lamp = None
+        if wt.lamp > 0:
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            lx, ly = wt.lamp_xy[0] * w, wt.lamp_xy[1] * h
+            spot = np.exp(-((xx - lx) ** 2 + (yy - ly) ** 2) / (2 * (0.45 * max(h, w)) ** 2))[..., None]
+            self.lamp = (wt.lamp * spot).astype(np.float32)
+
+    def radiance(self, j: np.ndarray, z: np.ndarray, region: tuple) -> np.ndarray:
+        """Radiance reaching the camera from surfaces of albedo j at distance z (z >= FAR/2: open water)."""
+        zc = z[..., None]
+        trans = np.exp(-self.beta * zc)
+        surface = (zc < FAR * 0.5)
+        out = j * self.sun[region] * trans * surface + self.veil[region] * (1.0 - trans)
+        if self.lamp is not None:
+            zl = np.minimum(zc, 30.0)
+            lamp = self.lamp[region]
+            out = out + j * lamp / (1.0 + 0.15 * zl ** 2) * trans * surface
+            # Backscatter: lamp light scattered back by the water between camera and surface.
+            out = out + 0.25 * lamp * self.ratio * (1.0 - np.exp(-self.beta * zl * 0.5))
+        return out.astype(np.float32)
+
+
 def composite(scene: Scene):
-    """Linear albedo J, distance z and animal visibility after painting every layer (no water yet)."""
+    """Linear radiance and animal visibility after painting the background and every layer.
+
+    Each layer's radiance is computed at its own distance before blending, so partly transparent or
+    motion-blurred edges mix with what is behind them rather than with the water."""
     h, w = scene.height, scene.width
+    light = Light(scene)
     j, z = seabed(scene)
+    full = (slice(0, h), slice(0, w))
+    rad = light.radiance(j, z, full)
     vis = np.zeros((h, w), np.float32)
     for layer in scene.layers:
         r = rasterise(layer, w, h)
@@ -186,7 +232,6 @@ def composite(scene: Scene):
         bg[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0] = j[fy0:fy1, fx0:fx1]
         col = _texture(layer, labels, x0, y0, bg)
         a = (labels > 0).astype(np.float32)
-        zz = np.full((lh, lw), layer.z, np.float32)
         if layer.motion != (0.0, 0.0):
             a_b = _motion_blur(a, layer.motion)
             col = _motion_blur(col * a[..., None], layer.motion) / np.maximum(a_b, 1e-6)[..., None]
@@ -194,39 +239,13 @@ def composite(scene: Scene):
         sl = (slice(fy0 - y0, fy1 - y0), slice(fx0 - x0, fx1 - x0))
         fr = (slice(fy0, fy1), slice(fx0, fx1))
         a_in = a[sl]
-        a_col = a_in * layer.opacity
-        j[fr] = j[fr] * (1 - a_col[..., None]) + col[sl] * a_col[..., None]
-        z[fr] = z[fr] * (1 - a_col) + zz[sl] * a_col
+        a_col = (a_in * layer.opacity)[..., None]
+        col_in = col[sl]
+        layer_rad = light.radiance(col_in, np.full(a_in.shape, layer.z, np.float32), fr)
+        rad[fr] = rad[fr] * (1 - a_col) + layer_rad * a_col
+        j[fr] = j[fr] * (1 - a_col) + col_in * a_col  # albedo behind later layers, for camouflage
         vis[fr] = vis[fr] * (1 - a_in) + (a_in if layer.is_animal else 0.0)
-    return j, z, vis
-
-
-def water(scene: Scene, j: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Apply light and the water column per pixel; returns linear radiance."""
-    h, w = scene.height, scene.width
-    wt = scene.water
-    beta = np.array(wt.beta, np.float32)
-    sun = np.exp(-beta * wt.depth)  # sunlight colour at the scene depth: red goes first
-    veil = sun * np.array(wt.scatter_ratio, np.float32)
-    rows = np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None]
-    veil_map = veil * (1.0 - wt.veil_gradient * 0.5 + wt.veil_gradient * rows)
-    trans = np.exp(-beta * z[..., None])
-    light = np.broadcast_to(sun, (h, w, 3)).astype(np.float32)
-    if wt.caustics > 0:
-        rng = np.random.default_rng(int(wt.caustic_cell * 1000) + int(wt.depth * 100))
-        surf = (z < FAR * 0.5)[..., None]
-        light = light * (1.0 + wt.caustics * caustics(rng, h, w, wt.caustic_cell)[..., None] * surf)
-    out = j * light * trans + veil_map * (1.0 - trans)
-    if wt.lamp > 0:
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        lx, ly = wt.lamp_xy[0] * w, wt.lamp_xy[1] * h
-        spot = np.exp(-((xx - lx) ** 2 + (yy - ly) ** 2) / (2 * (0.45 * max(h, w)) ** 2))[..., None]
-        zc = np.minimum(z, 30.0)[..., None]
-        lamp = wt.lamp * spot / (1.0 + 0.15 * zc ** 2)
-        out = out + j * lamp * trans * (z < FAR * 0.5)[..., None]
-        # Backscatter: lamp light scattered back by the water between camera and surface.
-        out = out + 0.25 * wt.lamp * spot * np.array(wt.scatter_ratio, np.float32) * (1.0 - np.exp(-beta * zc * 0.5))
-    return out.astype(np.float32)
+    return rad, vis
 
 
 def finish(scene: Scene, rad: np.ndarray, vis: np.ndarray):
@@ -265,5 +284,5 @@ def finish(scene: Scene, rad: np.ndarray, vis: np.ndarray):
 
 def render(scene: Scene):
     """The image (uint8 [H, W, 3]) and mask (uint8 [H, W], 0 or 255) of a scene."""
-    j, z, vis = composite(scene)
-    return finish(scene, water(scene, j, z), vis)
+    rad, vis = composite(scene)
+    return finish(scene, rad, vis)
