@@ -117,8 +117,8 @@ def save(model: DualSam, path, meta: dict | None = None) -> None:
 
 def load(path_or_obj, cfg: DualSamConfig | str | None = None, gated: Iterable[float] | None = None,
          gated1: Iterable[float] | None = None) -> DualSam:
-    """Load any supported checkpoint: ours (config inside), a bare state_dict of ours (cfg needed), or an
-    official LoRA_Sam state_dict (gated and gated1 needed)."""
+    """Load any supported checkpoint: ours (`save`, config inside), a tools.train checkpoint ({model, config,
+    ...}), a bare state_dict of ours (cfg needed), or an official LoRA_Sam state_dict (gated and gated1 needed)."""
     obj = torch.load(path_or_obj, map_location="cpu", weights_only=True) if isinstance(
         path_or_obj, (str, os.PathLike)) else path_or_obj
     if not isinstance(obj, Mapping):
@@ -128,6 +128,9 @@ def load(path_or_obj, cfg: DualSamConfig | str | None = None, gated: Iterable[fl
             raise CheckpointError(f"checkpoint version {obj.get('version')} (supported: {VERSION})")
         c = DualSamConfig.from_dict(obj["config"])
         return _load_into(DualSam(c), obj["state_dict"])
+    if isinstance(obj.get("model"), Mapping) and isinstance(obj.get("config"), Mapping):
+        # training checkpoint of tools.train: {model, config, optimizer, epoch, ...}
+        return _load_into(DualSam(DualSamConfig.from_dict(obj["config"])), obj["model"])
     if "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
     sd = _strip_module(obj)

@@ -85,6 +85,16 @@ def test_own_checkpoint_round_trip_and_merged(tmp_path):
         torch.testing.assert_close(merged.forward_infer(a, b), ref, atol=1e-4, rtol=1e-4)
 
 
+def test_training_checkpoint_layout(tmp_path):
+    src = build(MICRO, seed=0, random_stats=True)
+    torch.save({"model": src.state_dict(), "config": MICRO.to_dict(), "epoch": 1, "optimizer": {}},
+               tmp_path / "last.pt")
+    dst = ck.load(tmp_path / "last.pt")
+    a, b = _inputs(MICRO)
+    with torch.no_grad():
+        assert torch.equal(dst.forward_infer(a, b), src.forward_infer(a, b))
+
+
 def test_mismatch_is_reported(tmp_path):
     sd = build(MICRO, seed=0).state_dict()
     bad = dict(sd)
