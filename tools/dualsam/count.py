@@ -94,8 +94,8 @@ def summary(cfg: DualSamConfig | str) -> dict:
 def markdown_table(names: list[str]) -> str:
     """The docs/MODELS.md table."""
     rows = ["| config | input | D / depth / heads x hd / MLP | window (global blocks) | MCP heads / CA heads x hd "
-            "/ MLPs | decoder ch (neck; 12/9/6/3; head) | params infer (M) | GMAC infer | params total (M) "
-            "| GMAC full fwd |", "|" + "---|" * 10]
+            "/ MLPs | decoder ch (neck; 12/9/6/3; head) | params infer (M) | GMAC infer | GMAC infer (fvcore) "
+            "| params total (M) | GMAC full fwd |", "|" + "---|" * 11]
     for n in names:
         c = get_config(n)
         s = summary(c)
@@ -104,7 +104,8 @@ def markdown_table(names: list[str]) -> str:
             f"| {c.window_size} ({','.join(map(str, c.global_attn_indexes))}) "
             f"| {c.mcp_heads}x{c.mcp_head_dim} / {c.ca_heads}x{c.ca_head_dim} / {c.mcp_mlp2_dim},{c.mcp_mlp_dim} "
             f"| {c.neck_dim}; {'/'.join(map(str, c.dec_channels))}; {c.head_dim_pre} "
-            f"| {s['params_infer'] / 1e6:.2f} | {s['macs_infer'] / 1e9:.2f} | {s['params_total'] / 1e6:.2f} "
+            f"| {s['params_infer'] / 1e6:.2f} | {s['macs_infer'] / 1e9:.2f} | {s['macs_infer_fvcore'] / 1e9:.2f} "
+            f"| {s['params_total'] / 1e6:.2f} "
             f"| {s['macs_full'] / 1e9:.2f} |")
     return "\n".join(rows)
 
