@@ -109,6 +109,41 @@ def load_official(sd_or_path, gated: Iterable[float], gated1: Iterable[float],
     return _load_into(DualSam(cfg), official_to_ours(sd, gated, gated1))
 
 
+def load_sam_image_encoder(model: DualSam, sd_or_path) -> DualSam:
+    """Initialise the shared encoder from an original SAM checkpoint (e.g. sam_vit_b_01ec64.pth, 1024 input),
+    as the official training does: pos_embed resized bilinearly to the model grid, rel-pos tables linearly to the
+    model's window / grid (SAM-LoRA's load_from). LoRA, adapters, MCP and decoders keep their init."""
+    import torch.nn.functional as F
+
+    from .encoder import resize_rel_pos
+
+    sd = torch.load(sd_or_path, map_location="cpu", weights_only=True) if isinstance(
+        sd_or_path, (str, os.PathLike)) else sd_or_path
+    sd = _strip_module(sd)
+    own = model.image_encoder.state_dict()
+    new = {}
+    for k, v in sd.items():
+        if not k.startswith("image_encoder."):
+            continue
+        k = k[len("image_encoder."):]
+        if k not in own:
+            raise CheckpointError(f"SAM key image_encoder.{k} has no counterpart in config {model.cfg.name!r}")
+        if k == "pos_embed" and v.shape != own[k].shape:
+            g = own[k].shape[1]
+            v = F.interpolate(v.permute(0, 3, 1, 2), size=(g, g), mode="bilinear", align_corners=False)
+            v = v.permute(0, 2, 3, 1).contiguous()
+        elif k.endswith(("rel_pos_h", "rel_pos_w")) and v.shape != own[k].shape:
+            v = resize_rel_pos(v, own[k].shape[0])
+        if v.shape != own[k].shape:
+            raise CheckpointError(f"shape of image_encoder.{k}: SAM {tuple(v.shape)}, model {tuple(own[k].shape)}")
+        new[k] = v
+    missing = sorted(k for k in own if k not in new and ".attn.lora." not in k)
+    if missing:
+        raise CheckpointError(f"SAM checkpoint lacks image_encoder keys {missing[:5]}")
+    model.image_encoder.load_state_dict(new, strict=False)
+    return model
+
+
 def save(model: DualSam, path, meta: dict | None = None) -> None:
     """Our checkpoint: {format, version, config, state_dict, meta}."""
     torch.save({"format": FORMAT, "version": VERSION, "config": model.cfg.to_dict(),

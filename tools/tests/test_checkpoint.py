@@ -107,3 +107,20 @@ def test_mismatch_is_reported(tmp_path):
         ck.load(bad, cfg=MICRO)
     with pytest.raises(ck.CheckpointError, match="config"):
         ck.load(sd)
+
+
+def test_sam_encoder_init_resizes_pos_and_rel_pos():
+    big = build(MICRO.replace(img_size=192), seed=1, random_stats=True)   # stands in for SAM at 1024
+    sam_sd = {"image_encoder." + k: v for k, v in big.image_encoder.state_dict().items() if ".lora." not in k}
+    sam_sd["mask_decoder.iou_token.weight"] = torch.zeros(1, 4)
+    m = build(MICRO, seed=0)
+    ck.load_sam_image_encoder(m, sam_sd)
+    enc = m.image_encoder
+    assert torch.equal(enc.blocks[0].attn.qkv.weight, big.image_encoder.blocks[0].attn.qkv.weight)
+    assert torch.equal(enc.blocks[0].attn.rel_pos_h, big.image_encoder.blocks[0].attn.rel_pos_h)  # window block
+    assert enc.blocks[1].attn.rel_pos_h.shape == (11, MICRO.head_dim)                             # global: 2G-1
+    assert enc.pos_embed.shape == (1, 6, 6, MICRO.embed_dim)
+    # a constant pos embed stays constant under bilinear resizing
+    sam_sd["image_encoder.pos_embed"] = torch.full_like(sam_sd["image_encoder.pos_embed"], 0.25)
+    ck.load_sam_image_encoder(m, sam_sd)
+    assert torch.allclose(enc.pos_embed, torch.full_like(enc.pos_embed, 0.25))
