@@ -135,19 +135,14 @@ def resolve_config(name: str) -> DualSamConfig:
 
 # ------------------------------------------------------------------------------------------------ checkpoints
 def load_weights(path: str, config: str | None = None) -> tuple:
-    """(model, checkpoint dict) from one of our checkpoints or a bare state_dict; the config comes from the
-    checkpoint when it records one, else from `config`."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    sd = ck.get("model", ck) if isinstance(ck, dict) else ck
-    if isinstance(ck, dict) and isinstance(ck.get("config"), dict):
-        cfg = DualSamConfig.from_dict(ck["config"])
-    elif config is not None:
-        cfg = resolve_config(config)
-    else:
-        raise ValueError(f"{path} records no config; pass one")
-    model = DualSam(cfg)
-    model.load_state_dict(sd, strict=True)
-    return model, (ck if isinstance(ck, dict) else {})
+    """(model, training-checkpoint dict or {}) from any checkpoint tools/dualsam/checkpoint.py reads: ours from
+    tools.train (config inside), its `save` format, or a bare state_dict (then `config` names the config)."""
+    from tools.dualsam import checkpoint as ckpt
+
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    model = ckpt.load(obj, resolve_config(config) if config else None)
+    is_training = isinstance(obj, dict) and isinstance(obj.get("model"), dict) and "optimizer" in obj
+    return model, (obj if is_training else {})
 
 
 def save_checkpoint(path: str, model: DualSam, opt, epoch: int, step: int, args: dict, history: list) -> None:

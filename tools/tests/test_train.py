@@ -132,3 +132,19 @@ def test_eval_scores_a_checkpoint(setup, tmp_path):
     assert (tmp_path / "u.md").read_text().splitlines()[2].split("|")[3:] == row.split("|")[3:]
     model, ck = load_weights(str(out / "last.pt"))
     assert model.cfg == DualSamConfig.from_dict(MICRO) and ck["epoch"] == 0
+
+
+def test_init_from_bare_state_dict_and_bad_checkpoint(setup, tmp_path):
+    root, cfg = setup
+    from tools.dualsam.model import build
+
+    model = build(DualSamConfig.from_dict(MICRO), seed=3)
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    out = _run(root, cfg, "bare", "--epochs", "1", "--lr", "0", "--init", str(tmp_path / "bare.pt"))
+    after = torch.load(out / "last.pt", weights_only=True)["model"]
+    assert torch.equal(after["desam.pre44.0.weight"], model.state_dict()["desam.pre44.0.weight"])
+    # A checkpoint of another shape is a clear error (exit 2), not a crash.
+    other = build(DualSamConfig.from_dict(dict(MICRO, embed_dim=48)), seed=3)
+    torch.save(other.state_dict(), tmp_path / "other.pt")
+    assert main(["--data", str(root / "data"), "--config", cfg, "--out", str(tmp_path / "x"), "--quiet",
+                 "--init", str(tmp_path / "other.pt")]) == 2
