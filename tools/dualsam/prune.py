@@ -285,11 +285,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gated", type=float, nargs=4, help="gate values for an official checkpoint")
     ap.add_argument("--gated1", type=float, nargs=4)
     args = ap.parse_args(argv)
-    src = ck.load(args.src, cfg=get_config(args.from_config), gated=args.gated, gated1=args.gated1)
-    if src.cfg.to_dict() != get_config(args.from_config).to_dict():
-        print(f"note: checkpoint config {src.cfg.name!r} differs from --from-config; using the checkpoint's",
-              file=sys.stderr)
-    dst = prune_model(src, get_config(args.to_config))
+    try:
+        src = ck.load(args.src, cfg=get_config(args.from_config), gated=args.gated, gated1=args.gated1)
+        if src.cfg.to_dict() != get_config(args.from_config).to_dict():
+            print(f"note: checkpoint config {src.cfg.name!r} differs from --from-config; using the checkpoint's",
+                  file=sys.stderr)
+        dst = prune_model(src, get_config(args.to_config))
+    except (ck.CheckpointError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     ck.save(dst, args.out, meta={"pruned_from": src.cfg.name, "source": str(args.src)})
     print(f"wrote {args.out}: {args.from_config} -> {args.to_config}")
     return 0

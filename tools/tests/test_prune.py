@@ -156,3 +156,14 @@ def test_cli(tmp_path):
                  str(tmp_path / "small.json"), "--out", str(tmp_path / "dst.pt")]) == 0
     p = ck.load(tmp_path / "dst.pt")
     assert p.cfg == small and p.image_encoder.blocks[0].mlp.lin1.weight.shape == (32, MICRO.embed_dim)
+
+
+def test_cli_reports_errors(tmp_path, capsys):
+    off, _, _ = ck.ours_to_official(build(MICRO, seed=0).state_dict())
+    torch.save(off, tmp_path / "official.pth")
+    rc = main(["--from", str(tmp_path / "official.pth"), "--from-config", "micro", "--to-config", "micro",
+               "--out", str(tmp_path / "o.pt")])
+    assert rc == 2 and "gated" in capsys.readouterr().err
+    rc = main(["--from", str(tmp_path / "official.pth"), "--from-config", "micro", "--to-config", "micro",
+               "--out", str(tmp_path / "o.pt"), "--gated", "1", "1", "1", "1", "--gated1", "1", "1", "1", "1"])
+    assert rc == 0 and ck.load(tmp_path / "o.pt").global_adapter.gated1.tolist() == [1.0] * 4
