@@ -1,0 +1,193 @@
+// COCO run-length encoding of binary masks, in pycocotools' compressed string form.
+//
+// Our masks are row-major (height x width, index y * width + x); COCO reads pixels column-major
+// (index x * height + y), so the encoder walks columns. Runs alternate starting with background
+// (the first count may be 0). Compressed form: count i > 2 is stored as cnt[i] - cnt[i-2]; each value
+// goes out in 5-bit groups, least significant first, 0x20 marking "more follows", each group + 48
+// (ASCII '0'...'o'); the decoder sign-extends on bit 0x10 of the last group.
+
+/// A malformed mask size, a buffer too small for an encoding, or a corrupt compressed string.
+public enum RLEError: Error, Equatable {
+    /// Height or width negative, or the pixel count does not fit, or the mask buffer has the wrong length.
+    case invalidSize(height: Int, width: Int, pixels: Int)
+    /// The output buffer cannot hold the encoding (see `COCORLE.maxEncodedLength`).
+    case bufferTooSmall(capacity: Int)
+    /// A character outside '0'...'o' at `offset`.
+    case invalidCharacter(offset: Int)
+    /// The string ends in the middle of a count.
+    case truncated
+    /// A count is negative or does not fit.
+    case invalidCount(index: Int)
+    /// The runs do not add up to height x width.
+    case lengthMismatch(expected: Int, actual: Int)
+}
+
+/// COCO RLE (pycocotools' compressed `counts` string) for row-major binary masks.
+public enum COCORLE {
+    /// An upper bound on the encoded length of any height x width mask, for sizing buffers.
+    public static func maxEncodedLength(height: Int, width: Int) -> Int {
+        let pixels = max(0, height) &* max(0, width)
+        // A difference of two counts lies in [-pixels, pixels]: significant bits + a sign bit, 5 per character.
+        let bits = (Int.bitWidth - pixels.leadingZeroBitCount) + 1
+        let perCount = (bits + 4) / 5
+        return (pixels + 1) * perCount
+    }
+
+    /// Encodes a row-major mask (nonzero = foreground) into `output`; returns the number of bytes written.
+    /// Allocates nothing.
+    public static func encode(mask: UnsafeBufferPointer<UInt8>, height: Int, width: Int,
+                              into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow, mask.count == pixels else {
+            throw RLEError.invalidSize(height: height, width: width, pixels: mask.count)
+        }
+        var writer = CountWriter(output: output)
+        var current: UInt8 = 0  // the value of the run being counted; COCO starts with background
+        var run = 0
+        var x = 0
+        while x < width {
+            var index = x
+            var y = 0
+            while y < height {
+                let value: UInt8 = mask[index] != 0 ? 1 : 0
+                if value != current {
+                    try writer.append(run)
+                    current = value
+                    run = 0
+                }
+                run += 1
+                index += width
+                y += 1
+            }
+            x += 1
+        }
+        try writer.append(run)
+        return writer.written
+    }
+
+    /// Encodes a row-major mask into a new byte array (allocates; see the buffer form for hot paths).
+    public static func encode(mask: [UInt8], height: Int, width: Int) throws(RLEError) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: maxEncodedLength(height: height, width: width))
+        var result: Result<Int, RLEError> = .success(0)
+        mask.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                do throws(RLEError) {
+                    result = .success(try encode(mask: source, height: height, width: width, into: target))
+                } catch {
+                    result = .failure(error)
+                }
+            }
+        }
+        output.removeLast(output.count - (try result.get()))
+        return output
+    }
+
+    /// Encodes a row-major mask into the compressed string.
+    public static func encodeString(mask: [UInt8], height: Int, width: Int) throws(RLEError) -> String {
+        String(decoding: try encode(mask: mask, height: height, width: width), as: UTF8.self)
+    }
+
+    /// Decodes a compressed string into run lengths (background first), checking they cover height x width.
+    public static func decodeCounts(_ counts: some Collection<UInt8>, height: Int, width: Int) throws(RLEError) -> [Int] {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow else {
+            throw RLEError.invalidSize(height: height, width: width, pixels: 0)
+        }
+        var runs: [Int] = []
+        var total = 0
+        var offset = 0
+        var iterator = counts.makeIterator()
+        var next = iterator.next()
+        while next != nil {
+            var value: Int64 = 0
+            var shift: Int64 = 0
+            var more = true
+            while more {
+                guard let c = next else { throw RLEError.truncated }
+                guard c >= 48, c <= 111 else { throw RLEError.invalidCharacter(offset: offset) }
+                let group = Int64(c) - 48
+                // 13 groups are 65 bits: anything longer cannot be a valid count.
+                guard shift < 60 else { throw RLEError.invalidCount(index: runs.count) }
+                value |= (group & 0x1f) << shift
+                more = (group & 0x20) != 0
+                shift += 5
+                if !more && (group & 0x10) != 0 { value |= -1 << shift }
+                offset += 1
+                next = iterator.next()
+            }
+            if runs.count > 2 {
+                let (sum, overflowed) = value.addingReportingOverflow(Int64(runs[runs.count - 2]))
+                guard !overflowed else { throw RLEError.invalidCount(index: runs.count) }
+                value = sum
+            }
+            guard value >= 0, value <= Int64(pixels) else { throw RLEError.invalidCount(index: runs.count) }
+            total += Int(value)
+            guard total <= pixels else { throw RLEError.lengthMismatch(expected: pixels, actual: total) }
+            runs.append(Int(value))
+        }
+        guard total == pixels else { throw RLEError.lengthMismatch(expected: pixels, actual: total) }
+        return runs
+    }
+
+    /// Decodes a compressed string into a row-major 0/1 mask of height x width.
+    public static func decode(_ counts: some Collection<UInt8>, height: Int, width: Int) throws(RLEError) -> [UInt8] {
+        let runs = try decodeCounts(counts, height: height, width: width)
+        var mask = [UInt8](repeating: 0, count: height * width)
+        var position = 0  // column-major position
+        var value: UInt8 = 0
+        for run in runs {
+            if value == 1 {
+                var k = position
+                while k < position + run {
+                    let x = k / height, y = k % height
+                    mask[y * width + x] = 1
+                    k += 1
+                }
+            }
+            position += run
+            value ^= 1
+        }
+        return mask
+    }
+
+    /// The foreground pixel count of a compressed string (sum of the odd runs).
+    public static func area(_ counts: some Collection<UInt8>, height: Int, width: Int) throws(RLEError) -> Int {
+        let runs = try decodeCounts(counts, height: height, width: width)
+        var area = 0
+        var index = 1
+        while index < runs.count {
+            area += runs[index]
+            index += 2
+        }
+        return area
+    }
+}
+
+/// Appends counts in the compressed form, remembering the two previous counts for the differences.
+private struct CountWriter {
+    let output: UnsafeMutableBufferPointer<UInt8>
+    var written = 0
+    var index = 0
+    var previous1 = 0  // cnt[index - 1]
+    var previous2 = 0  // cnt[index - 2]
+
+    init(output: UnsafeMutableBufferPointer<UInt8>) { self.output = output }
+
+    mutating func append(_ count: Int) throws(RLEError) {
+        var x = count
+        if index > 2 { x -= previous2 }
+        previous2 = previous1
+        previous1 = count
+        index += 1
+        var more = true
+        while more {
+            var c = x & 0x1f
+            x >>= 5  // arithmetic shift keeps the sign
+            more = (c & 0x10) != 0 ? x != -1 : x != 0
+            if more { c |= 0x20 }
+            guard written < output.count else { throw RLEError.bufferTooSmall(capacity: output.count) }
+            output[written] = UInt8(c + 48)
+            written += 1
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import XCTest
+
+@testable import LiteModel
+
+/// SplitMix64: a small deterministic generator so failures reproduce.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+final class RLETests: XCTestCase {
+    // Expected strings were produced by pycocotools.mask.encode on the same masks
+    // (tests/python/test_bus_rle.py checks many more against pycocotools directly).
+    func testKnownVectorsFromPycocotools() throws {
+        XCTAssertEqual(try COCORLE.encodeString(mask: [0, 1, 1, 1, 0, 0], height: 2, width: 3), "121O0")
+        XCTAssertEqual(try COCORLE.encodeString(mask: [1], height: 1, width: 1), "01")
+        XCTAssertEqual(try COCORLE.encodeString(mask: [0], height: 1, width: 1), "1")
+        var box = [UInt8](repeating: 0, count: 5 * 7)
+        for y in 1..<4 { for x in 2..<6 { box[y * 7 + x] = 1 } }
+        XCTAssertEqual(try COCORLE.encodeString(mask: box, height: 5, width: 7), ";32000004")
+        var big = [UInt8](repeating: 0, count: 100 * 100)
+        for y in 10..<90 { for x in 5..<95 { big[y * 100 + x] = 1 } }
+        big[50 * 100 + 50] = 0
+        let expected = "n?`2d" + String(repeating: "0", count: 89) + "hN]OOc0Y1" + String(repeating: "0", count: 86) + "Z?"
+        XCTAssertEqual(try COCORLE.encodeString(mask: big, height: 100, width: 100), expected)
+    }
+
+    func testRandomRoundTripsAndEdgeCases() throws {
+        var rng = SplitMix(state: 7)
+        var cases: [(h: Int, w: Int, mask: [UInt8])] = []
+        for (h, w) in [(1, 1), (1, 17), (17, 1), (3, 5), (33, 31), (64, 64)] {
+            let n = h * w
+            cases.append((h, w, [UInt8](repeating: 0, count: n)))
+            cases.append((h, w, [UInt8](repeating: 1, count: n)))
+            var first = [UInt8](repeating: 0, count: n); first[0] = 1
+            var last = [UInt8](repeating: 0, count: n); last[n - 1] = 1
+            var single = [UInt8](repeating: 0, count: n); single[n / 2] = 1
+            cases.append((h, w, first)); cases.append((h, w, last)); cases.append((h, w, single))
+        }
+        for _ in 0..<2000 {
+            let h = Int.random(in: 1...40, using: &rng), w = Int.random(in: 1...40, using: &rng)
+            let density = Double.random(in: 0...1, using: &rng)
+            let mask = (0..<(h * w)).map { _ in Double.random(in: 0..<1, using: &rng) < density ? UInt8(1) : 0 }
+            cases.append((h, w, mask))
+        }
+        for c in cases {
+            let encoded = try COCORLE.encode(mask: c.mask, height: c.h, width: c.w)
+            XCTAssertLessThanOrEqual(encoded.count, COCORLE.maxEncodedLength(height: c.h, width: c.w))
+            XCTAssertTrue(encoded.allSatisfy { $0 >= 48 && $0 <= 111 })
+            let decoded = try COCORLE.decode(encoded, height: c.h, width: c.w)
+            XCTAssertEqual(decoded, c.mask, "\(c.h)x\(c.w)")
+            XCTAssertEqual(try COCORLE.area(encoded, height: c.h, width: c.w), c.mask.reduce(0) { $0 + Int($1) })
+        }
+    }
+
+    func testNonzeroCountsAsForeground() throws {
+        XCTAssertEqual(try COCORLE.encode(mask: [0, 255, 7, 0], height: 2, width: 2),
+                       try COCORLE.encode(mask: [0, 1, 1, 0], height: 2, width: 2))
+    }
+
+    func testBufferFormReportsTooSmallAndBadSizes() throws {
+        let mask: [UInt8] = [0, 1, 0, 1, 0, 1]
+        var output = [UInt8](repeating: 0, count: 2)
+        XCTAssertThrowsError(try mask.withUnsafeBufferPointer { source in
+            try output.withUnsafeMutableBufferPointer { try COCORLE.encode(mask: source, height: 2, width: 3, into: $0) }
+        }) { XCTAssertEqual($0 as? RLEError, .bufferTooSmall(capacity: 2)) }
+        XCTAssertThrowsError(try COCORLE.encode(mask: mask, height: 2, width: 2)) {
+            XCTAssertEqual($0 as? RLEError, .invalidSize(height: 2, width: 2, pixels: 6))
+        }
+        XCTAssertThrowsError(try COCORLE.encode(mask: [], height: -1, width: 0))
+    }
+
+    func testDecoderRejectsCorruptStrings() {
+        func decodeError(_ text: String, _ h: Int, _ w: Int) -> RLEError? {
+            do throws(RLEError) {
+                _ = try COCORLE.decode(Array(text.utf8), height: h, width: w); return nil
+            } catch { return error }
+        }
+        XCTAssertEqual(decodeError("12", 1, 1), .invalidCount(index: 1))
+        XCTAssertEqual(decodeError("11", 1, 1), .lengthMismatch(expected: 1, actual: 2))
+        XCTAssertEqual(decodeError("1", 2, 1), .lengthMismatch(expected: 2, actual: 1))
+        XCTAssertEqual(decodeError("1~", 2, 1), .invalidCharacter(offset: 1))
+        XCTAssertEqual(decodeError("0P", 2, 1), .truncated)  // 'P' = 32 + 48: "more" with nothing after
+        XCTAssertEqual(decodeError("O", 2, 1), .invalidCount(index: 0))  // 'O' = 31 + 48: -1
+        XCTAssertEqual(decodeError(String(repeating: "o", count: 20) + "0", 2, 1), .invalidCount(index: 0))
+        XCTAssertEqual(decodeError("", 1, 1), .lengthMismatch(expected: 1, actual: 0))
+        XCTAssertEqual(decodeError("0", 0, 5), nil)
+    }
+}
