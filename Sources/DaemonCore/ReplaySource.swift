@@ -123,7 +123,7 @@ public final class StandardSourceFactory: FrameSourceFactory {
         case .replay:
             return try ReplaySource(settings: config.replay, clock: clock)
         case .camera:
-            throw SourceError("the camera (ZeroMQ SUB) source is not built into this binary yet")
+            return try CameraSource(settings: config.camera)
         }
     }
 }

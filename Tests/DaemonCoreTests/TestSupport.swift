@@ -21,7 +21,7 @@ func makeTemporaryDirectory(_ test: XCTestCase) -> String {
 }
 
 func writeFile(_ path: String, _ bytes: [UInt8]) {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    precondition(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write " + path)
 }
 
 func writeFile(_ path: String, _ text: String) {
