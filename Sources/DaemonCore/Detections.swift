@@ -1,5 +1,5 @@
 /// One segmented animal, in source-image pixels.
-public struct DetectedInstance: Equatable, Sendable {
+public struct SegmentedInstance: Equatable, Sendable {
     /// Instance id, unique within its frame.
     public var id: Int
     /// Confidence in 0...1.
@@ -33,7 +33,7 @@ public struct DetectedInstance: Equatable, Sendable {
 }
 
 /// Where the time of one frame went, in nanoseconds.
-public struct LatencyBreakdown: Equatable, Sendable {
+public struct FrameLatency: Equatable, Sendable {
     public var preprocess: UInt64
     public var inference: UInt64
     public var postprocess: UInt64
@@ -49,12 +49,12 @@ public struct LatencyBreakdown: Equatable, Sendable {
 
 /// What the engine found in one frame: a plain value, so the publisher need not know the engine.
 public struct Detections: Equatable, Sendable {
-    public var instances: [DetectedInstance]
+    public var instances: [SegmentedInstance]
     /// The union of all instance masks as a compressed COCO RLE string.
     public var fullMaskRLE: String
-    public var latency: LatencyBreakdown
+    public var latency: FrameLatency
 
-    public init(instances: [DetectedInstance], fullMaskRLE: String, latency: LatencyBreakdown) {
+    public init(instances: [SegmentedInstance], fullMaskRLE: String, latency: FrameLatency) {
         self.instances = instances
         self.fullMaskRLE = fullMaskRLE
         self.latency = latency

@@ -88,12 +88,12 @@ public final class FakeFrameProcessor: FrameProcessor {
         monitor.locked { seen.append(frame.seq) }
         if frame.bytes.first == 255 { throw ProcessError("fake failure on frame " + frame.frameId) }
         guard let first = frame.bytes.first, first != 0 else {
-            return Detections(instances: [], fullMaskRLE: "", latency: LatencyBreakdown(inference: delay))
+            return Detections(instances: [], fullMaskRLE: "", latency: FrameLatency(inference: delay))
         }
-        let instance = DetectedInstance(id: 1, score: 0.9, bboxX: 0, bboxY: 0, bboxWidth: frame.width, bboxHeight: frame.height,
+        let instance = SegmentedInstance(id: 1, score: 0.9, bboxX: 0, bboxY: 0, bboxWidth: frame.width, bboxHeight: frame.height,
                                         area: frame.width * frame.height, centroidX: Double(frame.width) / 2,
                                         centroidY: Double(frame.height) / 2, maskRLE: label)
-        return Detections(instances: [instance], fullMaskRLE: label, latency: LatencyBreakdown(inference: delay))
+        return Detections(instances: [instance], fullMaskRLE: label, latency: FrameLatency(inference: delay))
     }
 }
 
