@@ -141,7 +141,8 @@ private func checkConfig(path: String) -> ExitCode {
             return .usage
         }
     }
-    for file in [config.security.secretKeyFile] + config.security.allowedKeyFiles where !file.isEmpty && access(file, R_OK) != 0 {
+    let keyFiles = config.security.curve ? [config.security.secretKeyFile] + config.security.allowedKeyFiles : []
+    for file in keyFiles where access(file, R_OK) != 0 {
         printErrorLine(Logger.format(.error, "security: " + file + ": " + SystemError.current("access").description))
         return .usage
     }

@@ -19,6 +19,19 @@ final class CameraSourceTests: XCTestCase {
         XCTAssertEqual(try CameraFrameHeader.parse(bytes, origin: "t"), header())
     }
 
+    /// The same bytes as tests/python/test_daemon_camera_pub.py: Swift and examples/camera_pub.py agree.
+    func testHeaderGoldenVector() throws {
+        let hex = "454447460100000004000000020000000c00000000000000070000000000000015cd853dfe9c9717040063616d30"
+        var expected: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            expected.append(UInt8(hex[index..<next], radix: 16)!)
+            index = next
+        }
+        XCTAssertEqual(header().serialized(), expected)
+    }
+
     func testHeaderErrors() {
         var bytes = header().serialized()
         XCTAssertThrowsError(try CameraFrameHeader.parse(Array(bytes.prefix(20)), origin: "t")) { e in
