@@ -43,6 +43,7 @@ let package = Package(
                 dependencies: ["EdgeRuntime", "LiteModel", "Bus", "CEdgeShim", "CGpiod", "CPng", "CTurboJpeg"], swiftSettings: embeddedSafe),
         // The process on the robot: a thin entry point over DaemonCore.
         .executableTarget(name: "edge-daemon", dependencies: ["DaemonCore", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
+        .executableTarget(name: "bus-testpub", dependencies: ["Bus", "LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
 
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime"]),
         .testTarget(name: "LiteModelTests", dependencies: ["LiteModel", "EdgeRuntime"],

@@ -67,14 +67,24 @@ struct JSONWriter {
     /// Appends a JSON string literal with the escapes JSON requires; other UTF-8 passes through.
     mutating func string(_ text: String) throws(BusError) {
         try byte(0x22)
-        for c in text.utf8 { try escaped(c) }
+        // Index loops, not for-in: unspecialised iterators allocate in debug builds.
+        let utf8 = text.utf8
+        var index = utf8.startIndex
+        while index != utf8.endIndex {
+            try escaped(utf8[index])
+            utf8.formIndex(after: &index)
+        }
         try byte(0x22)
     }
 
     /// Appends a JSON string literal from bytes (e.g. RLE counts, where '\\' is a legal character).
     mutating func string(bytes: [UInt8]) throws(BusError) {
         try byte(0x22)
-        for c in bytes { try escaped(c) }
+        var index = 0
+        while index < bytes.count {
+            try escaped(bytes[index])
+            index += 1
+        }
         try byte(0x22)
     }
 

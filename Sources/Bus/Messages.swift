@@ -38,9 +38,9 @@ public struct DetectedInstance: Equatable {
     public var height: Int
     /// Foreground pixel count.
     public var area: Int
-    /// Centroid column of the foreground pixels (pixel centres at +0.5 are not applied: column index).
+    /// Mean column index of the foreground pixels.
     public var centroidX: Double
-    /// Centroid row of the foreground pixels.
+    /// Mean row index of the foreground pixels.
     public var centroidY: Double
     /// The instance's mask over the whole image (height x width of the image).
     public var mask: WireMask

@@ -33,6 +33,8 @@ public struct PublisherConfig {
     public var maxMessageBytes: Int = 4 << 20
     /// How often `publishMetaIfDue` re-sends `meta`, ns.
     public var metaIntervalNs: UInt64 = 2_000_000_000
+    /// How often `isHealthDue` asks for a `health` message, ns (1 Hz).
+    public var healthIntervalNs: UInt64 = 1_000_000_000
 
     public init(endpoints: [String], security: BusSecurity, bootID: String) {
         self.endpoints = endpoints
@@ -78,6 +80,7 @@ public final class Publisher {
     private var metaSeq: UInt64 = 0
     private var meta: MetaMessage?
     private var lastMetaNs: UInt64? = nil
+    private var lastHealthNs: UInt64? = nil
 
     /// Sets up security, binds every endpoint, and is ready to publish.
     public init(config: PublisherConfig) throws(BusError) {
@@ -178,9 +181,17 @@ public final class Publisher {
         message.monotonicNs = edge_monotonic_ns()
         message.realtimeNs = edge_realtime_ns()
         message.publishDropped = stats.dropped
+        lastHealthNs = message.monotonicNs
         try WireEncoder.encode(message, into: body)
         try setTopic(Publisher.healthTopic, "")
         return try send()
+    }
+
+    /// True when no health message went out yet or `healthIntervalNs` has passed since the last one;
+    /// the daemon checks this in its loop and only then gathers and publishes a `HealthMessage`.
+    public func isHealthDue(nowMonotonicNs: UInt64) -> Bool {
+        guard let last = lastHealthNs, nowMonotonicNs >= last else { return true }
+        return nowMonotonicNs - last >= config.healthIntervalNs
     }
 
     /// Sets the model description that `publishMetaIfDue` re-publishes (and publishes it at the next call).

@@ -26,10 +26,11 @@ public enum WireEncoder {
         try w.raw("},\"model\":"); try w.string(m.modelID)
         try w.raw(",\"dropped_frames\":"); try w.unsigned(m.droppedFrames)
         try w.raw(",\"instances\":[")
-        var first = true
-        for instance in m.instances {
-            if !first { try w.byte(0x2C) }
-            first = false
+        var index = 0
+        while index < m.instances.count {
+            if index > 0 { try w.byte(0x2C) }
+            let instance = m.instances[index]
+            index += 1
             try encode(instance, into: &w)
         }
         try w.raw("],\"mask\":"); try encode(m.mask, into: &w)
@@ -84,10 +85,11 @@ public enum WireEncoder {
         try w.raw(",\"memory\":{\"arena_bytes\":"); try w.unsigned(m.arenaBytes)
         try w.raw(",\"peak_rss_bytes\":"); try w.unsigned(m.peakRSSBytes)
         try w.raw("},\"gpio\":[")
-        var first = true
-        for line in m.gpio {
-            if !first { try w.byte(0x2C) }
-            first = false
+        var index = 0
+        while index < m.gpio.count {
+            if index > 0 { try w.byte(0x2C) }
+            let line = m.gpio[index]
+            index += 1
             try w.raw("{\"name\":"); try w.string(line.name)
             try w.raw(",\"value\":"); try w.integer(line.value)
             try w.byte(0x7D)
@@ -113,10 +115,11 @@ public enum WireEncoder {
         try w.raw("},\"input\":{\"width\":"); try w.integer(m.inputWidth)
         try w.raw(",\"height\":"); try w.integer(m.inputHeight)
         try w.raw("},\"labels\":[")
-        var first = true
-        for label in m.labels {
-            if !first { try w.byte(0x2C) }
-            first = false
+        var index = 0
+        while index < m.labels.count {
+            if index > 0 { try w.byte(0x2C) }
+            let label = m.labels[index]
+            index += 1
             try w.raw("{\"id\":"); try w.integer(label.id)
             try w.raw(",\"name\":"); try w.string(label.name)
             try w.byte(0x7D)

@@ -104,6 +104,19 @@ final class PublisherTests: XCTestCase {
         XCTAssertEqual(publisher.stats.sent, 2)
     }
 
+    func testHealthIsDueOncePerInterval() throws {
+        let publisher = try Publisher(config: PublisherConfig(endpoints: ["tcp://127.0.0.1:*"], security: .plaintext,
+                                                              bootID: "b"))
+        XCTAssertTrue(publisher.isHealthDue(nowMonotonicNs: 0))
+        var health = HealthMessage(fps: 3)
+        try publisher.publish(&health)
+        XCTAssertEqual(health.seq, 0)
+        XCTAssertFalse(publisher.isHealthDue(nowMonotonicNs: health.monotonicNs + 999_999_999))
+        XCTAssertTrue(publisher.isHealthDue(nowMonotonicNs: health.monotonicNs + 1_000_000_000))
+        try publisher.publish(&health)
+        XCTAssertEqual(health.seq, 1)
+    }
+
     func testInvalidCameraNamesAndConfigurationsAreTypedErrors() throws {
         let publisher = try Publisher(config: PublisherConfig(endpoints: ["tcp://127.0.0.1:*"], security: .plaintext,
                                                               bootID: "b"))
