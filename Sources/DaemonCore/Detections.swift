@@ -67,11 +67,14 @@ public struct DetectionResult: Equatable, Sendable {
     public let detections: Detections
     /// From the frame entering the latest-frame slot to the end of inference.
     public let pipelineLatencyNanoseconds: UInt64
+    /// Frames dropped by the latest-frame slot since the pipeline started (sinks report deltas).
+    public let droppedFramesTotal: UInt64
 
-    public init(frame: FrameInfo, detections: Detections, pipelineLatencyNanoseconds: UInt64) {
+    public init(frame: FrameInfo, detections: Detections, pipelineLatencyNanoseconds: UInt64, droppedFramesTotal: UInt64 = 0) {
         self.frame = frame
         self.detections = detections
         self.pipelineLatencyNanoseconds = pipelineLatencyNanoseconds
+        self.droppedFramesTotal = droppedFramesTotal
     }
 }
 
@@ -96,6 +99,8 @@ public struct PipelineStats: Equatable, Sendable {
     /// Latency of the last processed frame, and an exponential average of it.
     public var lastLatencyNanoseconds: UInt64 = 0
     public var meanLatencyNanoseconds: UInt64 = 0
+    /// The largest latency seen.
+    public var maxLatencyNanoseconds: UInt64 = 0
 
     public init() {}
 }

@@ -136,7 +136,8 @@ public final class Pipeline {
             }
             let now = clock.monotonicNanoseconds()
             let latency = now &- enqueued
-            let result = DetectionResult(frame: frame.info, detections: detections, pipelineLatencyNanoseconds: latency)
+            let result = DetectionResult(frame: frame.info, detections: detections, pipelineLatencyNanoseconds: latency,
+                                         droppedFramesTotal: slot.drops)
             var published = true
             do throws(SinkError) {
                 try sink.publish(result)
@@ -150,6 +151,7 @@ public final class Pipeline {
                 if !published { s.publishErrors += 1 }
                 if found { s.withDetections += 1 }
                 s.lastLatencyNanoseconds = latency
+                s.maxLatencyNanoseconds = max(s.maxLatencyNanoseconds, latency)
                 s.meanLatencyNanoseconds = s.meanLatencyNanoseconds == 0 ? latency : (s.meanLatencyNanoseconds * 7 + latency) / 8
             }
             gpio?.frameProcessed(detected: found, now: now)
