@@ -1,0 +1,231 @@
+// Convolutions as GEMMs over channels-last (HWC) tensors, int8 and fp32.
+//
+// Weights are `[outC][kH][kW][inC]` (one GEMM row per output channel, K = kH * kW * inC).
+// A 1x1 stride-1 conv is the GEMM itself; other kernels gather one output row of patches at a time
+// into caller scratch (`scratchCount`), filling borders with the activation zero point (int8, NUMERICS
+// 3.2) or 0.0 (fp32). Transposed 2x2 stride-2 convs are four GEMMs written to interleaved pixels.
+
+/// Geometry of a 2-D convolution over an HWC tensor.
+public struct ConvGeometry: Equatable {
+    public let inH: Int, inW: Int, inC: Int, outC: Int
+    public let kH: Int, kW: Int, stride: Int, pad: Int, dilation: Int
+    public let outH: Int, outW: Int
+
+    /// Validates the geometry and derives the output size (PyTorch's floor formula).
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, kernel: Int, stride: Int = 1, pad: Int = 0,
+                dilation: Int = 1) throws(OpError) {
+        try require(inH >= 1 && inW >= 1 && inC >= 1 && outC >= 1, "conv2d", "empty tensor")
+        try require(kernel >= 1 && stride >= 1 && dilation >= 1 && pad >= 0, "conv2d", "bad kernel/stride/pad/dilation")
+        let span = dilation * (kernel - 1) + 1
+        try require(inH + 2 * pad >= span && inW + 2 * pad >= span, "conv2d", "kernel larger than padded input")
+        self.inH = inH; self.inW = inW; self.inC = inC; self.outC = outC
+        self.kH = kernel; self.kW = kernel; self.stride = stride; self.pad = pad; self.dilation = dilation
+        self.outH = (inH + 2 * pad - span) / stride + 1
+        self.outW = (inW + 2 * pad - span) / stride + 1
+    }
+
+    /// GEMM reduction length `kH * kW * inC`.
+    public var k: Int { kH * kW * inC }
+    /// True when the conv is its GEMM with no gathering (1x1, stride 1, no padding).
+    public var isPointwise: Bool { kH == 1 && kW == 1 && stride == 1 && pad == 0 }
+    /// Scratch elements (int8 or fp32) one call needs: one output row of gathered patches.
+    public var scratchCount: Int { isPointwise ? 0 : outW * k }
+
+    /// Gathers output row `oy`'s patches into `dst` (`outW x k`), `fill` outside the input.
+    @inline(__always)
+    func gatherRow<T>(_ src: UnsafePointer<T>, oy: Int, fill: T, into dst: UnsafeMutablePointer<T>) {
+        let k = self.k
+        for ox in 0..<outW {
+            let row = dst + ox * k
+            var o = 0
+            for ky in 0..<kH {
+                let iy = oy * stride - pad + ky * dilation
+                for kx in 0..<kW {
+                    let ix = ox * stride - pad + kx * dilation
+                    if iy >= 0 && iy < inH && ix >= 0 && ix < inW {
+                        (row + o).update(from: src + (iy * inW + ix) * inC, count: inC)
+                    } else {
+                        (row + o).update(repeating: fill, count: inC)
+                    }
+                    o += inC
+                }
+            }
+        }
+    }
+}
+
+extension QGemmOutput {
+    /// The same output advanced by `rows` rows.
+    @inline(__always)
+    func advanced(rows: Int) -> QGemmOutput {
+        switch self {
+        case .dequant(let p, let ld, let e): return .dequant(p + rows * ld, ld: ld, e)
+        case .requant(let p, let ld, let e): return .requant(p + rows * ld, ld: ld, e)
+        case .raw(let p, let ld): return .raw(p + rows * ld, ld: ld)
+        }
+    }
+
+    /// The same epilogue writing to a different base, rows `ld` apart, its per-channel constants
+    /// read from `channelOffset` on (a block of a stacked weight matrix).
+    @inline(__always)
+    func rebased(offset: Int, ld newLd: Int, channelOffset o: Int) -> QGemmOutput {
+        switch self {
+        case .dequant(let p, _, let e):
+            return .dequant(p + offset, ld: newLd, QDequantParams(scale: e.scale + o, bias: e.bias + o))
+        case .requant(let p, _, let e):
+            return .requant(p + offset, ld: newLd, QRequantParams(multiplier: e.multiplier + o, shift: e.shift + o,
+                                                                   bias: e.bias + o, zeroPoint: e.zeroPoint + o))
+        case .raw(let p, _): return .raw(p + offset, ld: newLd)
+        }
+    }
+}
+
+/// An int8 conv: input HWC int8 with zero point, weights `[outC][kH][kW][inC]`, output pixels x outC
+/// through a `QGemmOutput` whose `ld` is the pixel stride (>= outC).
+public struct QConv2d {
+    public let geometry: ConvGeometry
+    public let input: UnsafePointer<Int8>
+    public let inputZero: Int32
+    public let weights: UnsafePointer<Int8>
+    public let weightRowSums: UnsafePointer<Int32>
+    public let output: QGemmOutput
+
+    public init(geometry: ConvGeometry, input: UnsafePointer<Int8>, inputZero: Int32, weights: UnsafePointer<Int8>,
+                weightRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+        // Validates zero point, K and ld through a throwaway GEMM description.
+        _ = try QGemm(m: 0, n: geometry.outC, k: geometry.k, a: input, lda: geometry.k, aZero: inputZero,
+                      w: weights, wRowSums: weightRowSums, output: output)
+        self.geometry = geometry; self.input = input; self.inputZero = inputZero
+        self.weights = weights; self.weightRowSums = weightRowSums; self.output = output
+    }
+
+    /// Computes output rows `outRows` (the pool's unit); `scratch` holds `geometry.scratchCount` bytes
+    /// (nil only for a pointwise conv).
+    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Int8>?, reference: Bool = false) throws(OpError) {
+        let g = geometry
+        let rows = outRows.clamped(to: 0..<g.outH)
+        if g.isPointwise {
+            let gemm = try! QGemm(m: g.outH * g.outW, n: g.outC, k: g.inC, a: input, lda: g.inC, aZero: inputZero,
+                                  w: weights, wRowSums: weightRowSums, output: output)
+            let r = (rows.lowerBound * g.outW)..<(rows.upperBound * g.outW)
+            if reference { qs8_gemm__scalar_ref(gemm, rows: r) } else { gemm.run(rows: r) }
+            return
+        }
+        guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
+        for oy in rows {
+            g.gatherRow(input, oy: oy, fill: Int8(truncatingIfNeeded: inputZero), into: scratch)
+            let gemm = try! QGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, aZero: inputZero,
+                                  w: weights, wRowSums: weightRowSums, output: output.advanced(rows: oy * g.outW))
+            if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<g.outW) } else { gemm.run() }
+        }
+    }
+}
+
+/// An fp32 conv (seq order per output, bias added last): input HWC, weights `[outC][kH][kW][inC]`.
+public struct FConv2d {
+    public let geometry: ConvGeometry
+    public let input: UnsafePointer<Float>
+    public let weights: UnsafePointer<Float>
+    public let bias: UnsafePointer<Float>?
+    public let output: UnsafeMutablePointer<Float>
+    /// Output pixel stride (>= outC), so a conv can write into a slice of a concatenated tensor.
+    public let ldo: Int
+
+    public init(geometry: ConvGeometry, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, ldo: Int) throws(OpError) {
+        try require(ldo >= geometry.outC, "f32_conv2d", "ldo < outC")
+        self.geometry = geometry; self.input = input; self.weights = weights; self.bias = bias
+        self.output = output; self.ldo = ldo
+    }
+
+    /// Computes output rows `outRows`; `scratch` holds `geometry.scratchCount` floats (nil only for a pointwise conv).
+    public func run(outRows: Range<Int>, scratch: UnsafeMutablePointer<Float>?, reference: Bool = false) throws(OpError) {
+        let g = geometry
+        let rows = outRows.clamped(to: 0..<g.outH)
+        if g.isPointwise {
+            let gemm = try! FGemm(m: g.outH * g.outW, n: g.outC, k: g.inC, a: input, lda: g.inC, w: weights,
+                                  bias: bias, out: output, ldo: ldo)
+            let r = (rows.lowerBound * g.outW)..<(rows.upperBound * g.outW)
+            if reference { f32_gemm__scalar_ref(gemm, rows: r) } else { gemm.run(rows: r) }
+            return
+        }
+        guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
+        for oy in rows {
+            g.gatherRow(input, oy: oy, fill: 0, into: scratch)
+            let gemm = try! FGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, w: weights, bias: bias,
+                                  out: output + oy * g.outW * ldo, ldo: ldo)
+            if reference { f32_gemm__scalar_ref(gemm, rows: 0..<g.outW) } else { gemm.run() }
+        }
+    }
+}
+
+/// Int8 transposed conv, kernel 2 stride 2: `out[2y+dy, 2x+dx, :] = W[dy][dx] x in[y, x, :]`.
+///
+/// Weights `[4 * outC, inC]` with row `(dy * 2 + dx) * outC + co` (docs/MODEL_FORMAT.md 5.1), and row sums,
+/// epilogue constants and biases per row (4 * outC each). Output is `(2 inH) x (2 inW)` pixels, `ld` apart.
+public struct QConvTranspose2x2 {
+    public let inH: Int, inW: Int, inC: Int, outC: Int
+    public let input: UnsafePointer<Int8>
+    public let inputZero: Int32
+    public let weights: UnsafePointer<Int8>
+    public let weightRowSums: UnsafePointer<Int32>
+    public let output: QGemmOutput
+
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, input: UnsafePointer<Int8>, inputZero: Int32,
+                weights: UnsafePointer<Int8>, weightRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+        try require(inH >= 1 && inW >= 1, "qs8_convT2x2", "empty input")
+        _ = try QGemm(m: 0, n: outC, k: inC, a: input, lda: inC, aZero: inputZero, w: weights,
+                      wRowSums: weightRowSums, output: output)
+        self.inH = inH; self.inW = inW; self.inC = inC; self.outC = outC
+        self.input = input; self.inputZero = inputZero; self.weights = weights
+        self.weightRowSums = weightRowSums; self.output = output
+    }
+
+    /// Computes the output rows produced by input rows `inRows` (two output rows each).
+    public func run(inRows: Range<Int>, reference: Bool = false) {
+        let ld: Int
+        switch output { case .dequant(_, let l, _), .requant(_, let l, _), .raw(_, let l): ld = l }
+        let outW = 2 * inW
+        for y in inRows.clamped(to: 0..<inH) {
+            for tap in 0..<4 {
+                let dy = tap >> 1, dx = tap & 1
+                let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld, channelOffset: tap * outC)
+                let gemm = try! QGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC, aZero: inputZero,
+                                      w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC, output: out)
+                if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
+            }
+        }
+    }
+}
+
+/// fp32 transposed conv, kernel 2 stride 2 (same layout as `QConvTranspose2x2`; bias per row, 4 * outC), bias added last.
+public struct FConvTranspose2x2 {
+    public let inH: Int, inW: Int, inC: Int, outC: Int
+    public let input: UnsafePointer<Float>
+    public let weights: UnsafePointer<Float>
+    public let bias: UnsafePointer<Float>?
+    public let output: UnsafeMutablePointer<Float>
+    public let ldo: Int
+
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, input: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, ldo: Int) throws(OpError) {
+        try require(inH >= 1 && inW >= 1 && inC >= 1 && outC >= 1, "f32_convT2x2", "empty tensor")
+        try require(ldo >= outC, "f32_convT2x2", "ldo < outC")
+        self.inH = inH; self.inW = inW; self.inC = inC; self.outC = outC
+        self.input = input; self.weights = weights; self.bias = bias; self.output = output; self.ldo = ldo
+    }
+
+    /// Computes the output rows produced by input rows `inRows`.
+    public func run(inRows: Range<Int>, reference: Bool = false) {
+        let outW = 2 * inW
+        for y in inRows.clamped(to: 0..<inH) {
+            for tap in 0..<4 {
+                let dy = tap >> 1, dx = tap & 1
+                let gemm = try! FGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC,
+                                      w: weights + tap * outC * inC, bias: bias.map { $0 + tap * outC },
+                                      out: output + ((2 * y + dy) * outW + dx) * ldo, ldo: 2 * ldo)
+                if reference { f32_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import XCTest
+
+@testable import LiteModel
+
+/// 8-connected components and per-instance statistics (NUMERICS 8.5).
+final class InstancesTests: XCTestCase {
+    func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64) throws -> (InstanceCounts, [Instance], [Int32]) {
+        var labels = [Int32](repeating: -1, count: w * h), stack = labels
+        var out = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0, sumY: 0, sumG: 0),
+                             count: capacity)
+        let counts = try Instances.label(g, width: w, height: h, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
+        return (counts, Array(out.prefix(counts.stored)), labels)
+    }
+
+    func testDiagonalNeighboursJoinAndIdsFollowRasterOrder() throws {
+        // Threshold 65: 66 is foreground, 65 is not.
+        let X: UInt8 = 200, o: UInt8 = 0, t: UInt8 = 65, u: UInt8 = 66
+        let g: [UInt8] = [
+            o, o, o, o, o, X,
+            o, X, o, o, X, o,
+            X, o, t, o, o, o,
+            o, o, o, u, u, o,
+        ]
+        let (counts, inst, labels) = try run(g, 6, 4)
+        XCTAssertEqual(counts, InstanceCounts(found: 3, stored: 3))
+        // id 1 starts at (5, 0) (first in raster order) and includes (4, 1) diagonally.
+        XCTAssertEqual(inst[0].id, 1)
+        XCTAssertEqual(inst[0].area, 2)
+        XCTAssertTrue(inst[0].bbox == (4, 0, 2, 2))
+        XCTAssertEqual(labels[1 * 6 + 4], 1)
+        // id 2: (1, 1) and (0, 2) diagonal.
+        XCTAssertEqual(inst[1].area, 2)
+        XCTAssertTrue(inst[1].bbox == (0, 1, 2, 2))
+        XCTAssertEqual(inst[1].centroid.x, 0.5)
+        XCTAssertEqual(inst[1].centroid.y, 1.5)
+        XCTAssertEqual(inst[1].score, 200.0 / 255.0)
+        // id 3: the two 66 pixels; 65 at (2, 2) is background and does not bridge.
+        XCTAssertEqual(inst[2].area, 2)
+        XCTAssertEqual(inst[2].sumG, 132)
+        XCTAssertEqual(inst[2].score, 132.0 / 510.0)
+        XCTAssertEqual(labels[2 * 6 + 2], 0)
+        XCTAssertEqual(labels.filter { $0 == 0 }.count, 24 - 6)
+    }
+
+    func testSpiralNeedsNoRecursionAndCapacityIsRespected() throws {
+        // A one-pixel-wide serpentine over a 200x200 map: one component of ~20k pixels.
+        let w = 200, h = 200
+        var g = [UInt8](repeating: 0, count: w * h)
+        for y in stride(from: 0, to: h, by: 2) {
+            for x in 0..<w { g[y * w + x] = 255 }
+            if y + 1 < h { g[(y + 1) * w + ((y / 2) % 2 == 0 ? w - 1 : 0)] = 255 }
+        }
+        let (counts, inst, _) = try run(g, w, h)
+        XCTAssertEqual(counts.found, 1)
+        XCTAssertEqual(inst[0].area, g.filter { $0 > 65 }.count)
+        XCTAssertTrue(inst[0].bbox == (0, 0, w, h))  // the last row holds a connector
+        // A checkerboard of isolated pixels at distance 2: many components, only `capacity` stored.
+        var dots = [UInt8](repeating: 0, count: 20 * 20)
+        for y in stride(from: 0, to: 20, by: 2) { for x in stride(from: 0, to: 20, by: 2) { dots[y * 20 + x] = 100 } }
+        let (c2, i2, labels) = try run(dots, 20, 20, capacity: 7)
+        XCTAssertEqual(c2, InstanceCounts(found: 100, stored: 7))
+        XCTAssertEqual(i2.map { $0.id }, [1, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(labels[18 * 20 + 18], 100)
+        XCTAssertThrowsError(try run([], 0, 0))
+    }
+
+    func testAgainstUnionFindOnRandomMaps() throws {
+        var rng = TestRNG(61)
+        for _ in 0..<20 {
+            let w = rng.int(1...40), h = rng.int(1...30)
+            let g = (0..<(w * h)).map { _ in UInt8(rng.int(0...3) == 0 ? rng.int(66...255) : rng.int(0...65)) }
+            let (counts, inst, labels) = try run(g, w, h, capacity: w * h)
+            // Union-find reference over 8-neighbours.
+            var parent = Array(0..<(w * h))
+            func find(_ i: Int) -> Int { var i = i; while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }; return i }
+            for y in 0..<h { for x in 0..<w where g[y * w + x] > 65 {
+                for (dy, dx) in [(0, 1), (1, -1), (1, 0), (1, 1)] {
+                    let yy = y + dy, xx = x + dx
+                    if yy < h, xx >= 0, xx < w, g[yy * w + xx] > 65 { parent[find(yy * w + xx)] = find(y * w + x) }
+                }
+            } }
+            var idOfRoot = [Int: Int32](), areas = [Int32: Int]()
+            for i in 0..<(w * h) where g[i] > 65 {
+                let root = find(i)
+                if idOfRoot[root] == nil { idOfRoot[root] = Int32(idOfRoot.count + 1) }
+                XCTAssertEqual(labels[i], idOfRoot[root])
+                areas[idOfRoot[root]!, default: 0] += 1
+            }
+            XCTAssertEqual(counts.found, idOfRoot.count)
+            for item in inst { XCTAssertEqual(item.area, areas[item.id]) }
+        }
+    }
+}
