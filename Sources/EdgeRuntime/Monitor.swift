@@ -54,8 +54,12 @@ public final class Monitor {
 /// A joinable pthread running one closure.
 public final class WorkerThread {
     private final class Box {
+        let name: String
         let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
+        init(_ name: String, _ body: @escaping () -> Void) {
+            self.name = name
+            self.body = body
+        }
     }
 
     private var thread: pthread_t = pthread_t()
@@ -66,9 +70,11 @@ public final class WorkerThread {
     /// Starts `body` on a new thread.
     public init(name: String, _ body: @escaping () -> Void) throws(SystemError) {
         self.name = name
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         let status = pthread_create(&thread, nil, { context in
             let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
+            // Shown by `top -H` and /proc/self/task/*/comm: "edge-capture", "edge-inference", ...
+            _ = ("edge-" + box.name).withCString { edge_set_thread_name($0) }
             box.body()
             return nil
         }, box)
