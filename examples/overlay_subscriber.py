@@ -124,7 +124,16 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=0, help="stop after this many seconds without a message")
     args = parser.parse_args(argv)
 
+    import signal
     import zmq
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:
+        pass  # not the main thread (called from a test): SIGTERM keeps its default
+
     frames = list_frames(args.frames) if args.frames else []
     if args.out:
         pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)

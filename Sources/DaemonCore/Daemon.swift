@@ -126,7 +126,8 @@ public final class Daemon {
                 return .runtime
             }
         }
-        let pipeline = Pipeline(source: source, processor: processor, sink: sink, gpio: gpio, logger: logger, clock: context.clock)
+        let pipeline = Pipeline(source: source, processor: processor, sink: sink, gpio: gpio, logger: logger, clock: context.clock,
+                                lossless: config.source == .replay && config.replay.lossless)
         pausedBox.store(pipeline)
         if let gpio, !gpio.isEnabled { pipeline.setPaused(true) }
         if context.installSignalHandlers {

@@ -19,6 +19,8 @@ public struct ReplaySettings: Equatable {
     public var rate = 5.0
     /// Start again after the last file instead of ending.
     public var loop = false
+    /// Wait for inference to take each frame instead of replacing it (every file is processed).
+    public var lossless = false
     /// Expected frame size; 0 accepts any size.
     public var width = 0
     public var height = 0
@@ -156,6 +158,7 @@ public struct DaemonConfig: Equatable {
         c.replay.path = r.string("replay", "path", default: "")
         c.replay.rate = try r.number("replay", "rate", default: c.replay.rate, minimum: 0, maximum: 1000)
         c.replay.loop = try r.boolean("replay", "loop", default: false)
+        c.replay.lossless = try r.boolean("replay", "lossless", default: false)
         c.replay.width = try r.integer("replay", "width", default: 0, range: 0...maxFrameDimension)
         c.replay.height = try r.integer("replay", "height", default: 0, range: 0...maxFrameDimension)
         if c.source == .replay && c.replay.path.isEmpty {

@@ -32,7 +32,19 @@ public final class LatestFrameSlot {
             }
             let item = pending
             pending = nil
+            monitor.broadcast()
             return item
+        }
+    }
+
+    /// Waits until inference has taken the pending frame (or the slot closes, or `deadline` passes);
+    /// true when the slot is empty. Lossless replay uses it so no frame is replaced.
+    public func waitUntilEmpty(deadline: UInt64) -> Bool {
+        monitor.locked {
+            while pending != nil && !closed {
+                if !monitor.wait(untilMonotonic: deadline) { break }
+            }
+            return pending == nil
         }
     }
 

@@ -18,9 +18,12 @@ public final class Pipeline {
     private let gpio: GpioController?
     private var captureThread: WorkerThread?
     private var inferenceThread: WorkerThread?
+    /// Wait for inference to take each frame instead of replacing it (lossless replay).
+    private let lossless: Bool
 
     public init(source: any FrameSource, processor: any FrameProcessor, sink: any DetectionSink,
-                gpio: GpioController?, logger: Logger, clock: any Clock) {
+                gpio: GpioController?, logger: Logger, clock: any Clock, lossless: Bool = false) {
+        self.lossless = lossless
         self.source = source
         self.processor = Shared(processor)
         self.sink = sink
@@ -117,6 +120,10 @@ public final class Pipeline {
                 if pausedFlag.load() {
                     counters.update { $0.paused += 1 }
                     continue
+                }
+                if lossless {
+                    // Re-check for stop every 100 ms so SIGTERM is not held up by a slow inference.
+                    while !stopRequested.load() && !slot.waitUntilEmpty(deadline: clock.monotonicNanoseconds() + 100_000_000) {}
                 }
                 slot.put(frame, at: clock.monotonicNanoseconds())
             }

@@ -73,3 +73,18 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual(seqs, seqs.sorted())
     }
 }
+
+final class LosslessReplayTests: XCTestCase {
+    func testLosslessPipelineProcessesEveryFrame() throws {
+        var steps: [FakeFrameSource.Step] = []
+        for seq in 1...10 { steps.append(.frame(makeFrame(seq: UInt64(seq)))) }
+        steps.append(.end)
+        let sink = MemoryDetectionSink()
+        let pipeline = Pipeline(source: FakeFrameSource(steps), processor: FakeFrameProcessor(delay: 10_000_000), sink: sink,
+                                gpio: nil, logger: Logger(output: MemoryLogOutput()), clock: SystemClock(), lossless: true)
+        try pipeline.start()
+        XCTAssertTrue(pipeline.waitFinished(deadline: SystemClock().monotonicNanoseconds() + 10_000_000_000))
+        XCTAssertEqual(sink.results.map { $0.frame.seq }, Array(1...10))
+        XCTAssertEqual(pipeline.stats.dropped, 0)
+    }
+}
