@@ -90,6 +90,14 @@ public final class Daemon {
 
     /// Runs until SIGTERM/SIGINT, or until a non-looping source has been fully processed.
     public func run() -> ExitCode {
+        // Handlers first, so a SIGTERM during a long model load is a clean stop, not a kill.
+        if context.installSignalHandlers {
+            do throws(SystemError) { try context.signals.install() } catch {
+                logger.error("signals: " + error.description)
+                return .runtime
+            }
+        }
+        defer { if context.installSignalHandlers { context.signals.uninstall() } }
         guard let factory = context.processorFactory else {
             logger.error("this build has no inference engine linked in; cannot load " + config.model.path)
             return .model
@@ -130,15 +138,14 @@ public final class Daemon {
                                 lossless: config.source == .replay && config.replay.lossless)
         pausedBox.store(pipeline)
         if let gpio, !gpio.isEnabled { pipeline.setPaused(true) }
-        if context.installSignalHandlers {
-            do throws(SystemError) { try context.signals.install() } catch {
-                logger.error("signals: " + error.description)
-                gpio?.shutdown()
-                sink.close()
-                return .runtime
-            }
+        // A SIGTERM that arrived while loading: stop before starting anything.
+        if context.signals.drain().contains(.terminate) {
+            logger.notice("stopping on signal before start")
+            context.notifier?.notify("STOPPING=1")
+            gpio?.shutdown()
+            sink.close()
+            return .success
         }
-        defer { if context.installSignalHandlers { context.signals.uninstall() } }
         do throws(SystemError) { try pipeline.start() } catch {
             logger.error("cannot start the pipeline: " + error.description)
             gpio?.shutdown()
@@ -166,6 +173,12 @@ public final class Daemon {
                 case .terminate:
                     return .terminated
                 case .reload:
+                    // Loading blocks this loop: ping first (if healthy) so a load shorter than
+                    // WatchdogSec never trips the watchdog.
+                    if let policy = watchdog, let progress = pipeline.lastProgress,
+                       clock.monotonicNanoseconds() &- progress < policy.stallTimeout {
+                        context.notifier?.notify("WATCHDOG=1")
+                    }
                     reload(pipeline: pipeline, watchdog: &watchdog)
                 }
             }

@@ -255,6 +255,19 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(backend.line(.offset(5))?.history, [false, true, false], "asserted on detection, safe at exit")
     }
 
+    func testSigtermDuringLoadStopsBeforeReady() throws {
+        let sink = MemoryDetectionSink()
+        let notifier = MemoryNotifier()
+        let (cfg, path) = try config()
+        let ctx = try context(source: FakeFrameSource([.frame(makeFrame(seq: 1))]), factory: FakeProcessorFactory(), sink: sink,
+                              notifier: notifier, watchdog: nil, log: MemoryLogOutput())
+        ctx.signals.inject(.terminate)
+        XCTAssertEqual(Daemon(config: cfg, configPath: path, context: ctx).run(), .success)
+        XCTAssertEqual(notifier.messages, ["STOPPING=1"])
+        XCTAssertTrue(sink.isClosed)
+        XCTAssertEqual(sink.results.count, 0)
+    }
+
     func testWatchdogPolicy() {
         var policy = WatchdogPolicy(period: 1_000, stallTimeout: 500)
         XCTAssertFalse(policy.shouldPing(now: 100, lastProgress: nil))
