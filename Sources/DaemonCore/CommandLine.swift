@@ -1,3 +1,4 @@
+import Bus
 import CEdgeShim
 import EdgeRuntime
 
@@ -23,6 +24,8 @@ public enum Command: Equatable {
     case run(config: String)
     /// Validate the config file and exit.
     case checkConfig(config: String)
+    /// Write a new CURVE key pair.
+    case keygen(secret: String, public: String)
 }
 
 /// Why a command line was rejected.
@@ -40,12 +43,31 @@ public func parseCommandLine(_ arguments: [String]) throws(UsageError) -> Comman
     case "version", "--version":
         if arguments.count > 1 { throw UsageError("'version' takes no arguments") }
         return .version
+    case "keygen":
+        return try parseKeygen(Array(arguments.dropFirst()))
     case "run", "check-config":
         let config = try parseConfigOption(Array(arguments.dropFirst()), command: first)
         return first == "run" ? .run(config: config) : .checkConfig(config: config)
     default:
         throw UsageError("unknown command '" + first + "' (try --help)")
     }
+}
+
+private func parseKeygen(_ options: [String]) throws(UsageError) -> Command {
+    var secret: String? = nil
+    var publicKey: String? = nil
+    var index = 0
+    while index < options.count {
+        let option = options[index]
+        guard option == "--secret" || option == "--public" else {
+            throw UsageError("unknown option '" + option + "' for keygen (try --help)")
+        }
+        guard index + 1 < options.count, !options[index + 1].isEmpty else { throw UsageError(option + " needs a file name") }
+        if option == "--secret" { secret = options[index + 1] } else { publicKey = options[index + 1] }
+        index += 2
+    }
+    guard let secret, let publicKey else { throw UsageError("keygen needs --secret FILE and --public FILE") }
+    return .keygen(secret: secret, public: publicKey)
 }
 
 private func parseConfigOption(_ options: [String], command: String) throws(UsageError) -> String {
@@ -77,6 +99,8 @@ usage: edge-daemon COMMAND [OPTIONS]
 commands:
   run [--config FILE]           run the daemon (default config: \(defaultConfigPath))
   check-config [--config FILE]  validate the config file and the files it names, then exit
+  keygen --secret FILE --public FILE
+                                write a new CURVE key pair (secret 0600, public 0644; never overwrites)
   version                       print the version and build architecture
   --help                        print this help
 
@@ -117,6 +141,15 @@ public func runMain(_ arguments: [String], components: DaemonComponents = Daemon
         return checkConfig(path: path)
     case .run(let path):
         return run(path: path, components: components)
+    case .keygen(let secret, let publicPath):
+        do throws(BusError) {
+            let pair = try writeCurveKeyPair(publicPath: publicPath, secretPath: secret)
+            printLine("public key " + pair.publicKey.z85 + " written to " + publicPath + "; secret key to " + secret)
+            return .success
+        } catch {
+            printErrorLine(Logger.format(.error, "keygen: " + error.description))
+            return .runtime
+        }
     }
 }
 

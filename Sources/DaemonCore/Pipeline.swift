@@ -106,6 +106,8 @@ public final class Pipeline {
             } catch {
                 counters.update { $0.rejected += 1 }
                 logger.warning("rejected " + error.description)
+                // A failing transport tends to fail again at once: back off instead of spinning.
+                if error.kind == .io { sleepNanoseconds(100_000_000) }
                 continue
             }
             switch event {

@@ -12,6 +12,7 @@ public final class ReplaySource: FrameSource {
     private var index = 0
     private var seq: UInt64 = 0
     private var nextDue: UInt64? = nil
+    private var framesThisPass = 0
     /// Largest image file read (bounds memory on a hostile file).
     public static let maxFileBytes = 64 << 20
 
@@ -60,6 +61,8 @@ public final class ReplaySource: FrameSource {
         if index >= files.count {
             if !settings.loop { return .end }
             index = 0
+            if framesThisPass == 0 && !pauseAfterBadPass() { return .idle }
+            framesThisPass = 0
         }
         if !waitUntilDue() { return .idle }
         let path = files[index]
@@ -74,10 +77,22 @@ public final class ReplaySource: FrameSource {
             throw FrameError(.wrongSize, origin: path, "image is " + String(image.width) + "x" + String(image.height)
                              + ", configured " + String(settings.width) + "x" + String(settings.height))
         }
-        return .frame(try Frame(width: image.width, height: image.height, encoding: image.encoding,
-                                step: image.width * image.encoding.bytesPerPixel,
-                                captureStampNanoseconds: clock.realtimeNanoseconds(), frameId: baseName(path), seq: seq,
-                                bytes: image.pixels, origin: path))
+        let frame = try Frame(width: image.width, height: image.height, encoding: image.encoding,
+                              step: image.width * image.encoding.bytesPerPixel,
+                              captureStampNanoseconds: clock.realtimeNanoseconds(), frameId: baseName(path), seq: seq,
+                              bytes: image.pixels, origin: path)
+        framesThisPass += 1
+        return .frame(frame)
+    }
+
+    /// A looping replay in which no file decoded: wait a second per pass instead of spinning.
+    private func pauseAfterBadPass() -> Bool {
+        monitor.locked {
+            let deadline = clock.monotonicNanoseconds() + 1_000_000_000
+            while !interrupted && monitor.wait(untilMonotonic: deadline) {}
+            if interrupted { interrupted = false; return false }
+            return true
+        }
     }
 
     /// Paces frames at `rate`; returns false when interrupted first.

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import DaemonCore
@@ -50,5 +51,16 @@ final class CommandLineTests: XCTestCase {
         let path = dir + "/edge.conf"
         writeFile(path, configText(replayPath: dir))
         XCTAssertEqual(runMain(["run", "--config", path]), .model)
+    }
+
+    func testKeygenWritesAPairOnceAndRefusesToOverwrite() throws {
+        let dir = makeTemporaryDirectory(self)
+        XCTAssertEqual(try parseCommandLine(["keygen", "--secret", "/s", "--public", "/p"]), .keygen(secret: "/s", public: "/p"))
+        XCTAssertThrowsError(try parseCommandLine(["keygen", "--secret", "/s"]))
+        let args = ["keygen", "--secret", dir + "/server.key_secret", "--public", dir + "/server.key"]
+        XCTAssertEqual(runMain(args), .success)
+        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/server.key_secret")
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        XCTAssertEqual(runMain(args), .runtime, "an existing key is never replaced")
     }
 }

@@ -134,6 +134,26 @@ final class ReplaySourceTests: XCTestCase {
         thread.join()
     }
 
+    func testLoopingOverOnlyBadFilesPausesInsteadOfSpinning() throws {
+        let dir = makeTemporaryDirectory(self)
+        writeFile(dir + "/bad.ppm", Array("P6\n2 2\n255\n".utf8))
+        var settings = ReplaySettings()
+        settings.path = dir
+        settings.rate = 0
+        settings.loop = true
+        let source = try ReplaySource(settings: settings)
+        XCTAssertThrowsError(try source.next())
+        let start = SystemClock().monotonicNanoseconds()
+        let thread = try WorkerThread(name: "interrupter") {
+            sleepNanoseconds(50_000_000)
+            source.interrupt()
+        }
+        XCTAssertEqual(try source.next(), .idle, "the wrap-around after a pass without frames waits")
+        thread.join()
+        XCTAssertGreaterThanOrEqual(SystemClock().monotonicNanoseconds() - start, 50_000_000)
+        XCTAssertThrowsError(try source.next(), "then carries on with the files")
+    }
+
     func testMissingOrEmptyPathIsASourceError() {
         var settings = ReplaySettings()
         settings.path = "/nonexistent/frames"
