@@ -15,6 +15,7 @@ public final class BusDetectionSink: DetectionSink {
     private let started: UInt64
     private var lastDropped: UInt64 = 0
     private var lastHealth: (time: UInt64, processed: UInt64)? = nil
+    private var lastBuckets: [UInt64] = []
     private var closed = false
 
     /// Binds the configured endpoints with the configured security.
@@ -72,12 +73,22 @@ public final class BusDetectionSink: DetectionSink {
                 fps = Double(stats.processed &- last.processed) * 1e9 / Double(now - last.time)
             }
             lastHealth = (now, stats.processed)
-            // Percentiles need a latency histogram the pipeline does not keep yet: only max is filled.
+            // Percentiles of the frames since the previous health message (bucket upper bounds).
+            var interval = stats.latencyBuckets
+            if lastBuckets.count == interval.count {
+                for i in 0..<interval.count { interval[i] = interval[i] &- lastBuckets[i] }
+            }
+            lastBuckets = stats.latencyBuckets
+            var gpio: [GPIOLineState] = []
+            for line in stats.gpio { gpio.append(GPIOLineState(name: line.name, value: line.active ? 1 : 0)) }
             var message = HealthMessage(uptimeNs: now &- started, state: "running", fps: fps,
+                                        latencyP50Micros: LatencyHistogram.quantileMicros(interval, 0.5),
+                                        latencyP90Micros: LatencyHistogram.quantileMicros(interval, 0.9),
+                                        latencyP99Micros: LatencyHistogram.quantileMicros(interval, 0.99),
                                         latencyMaxMicros: stats.maxLatencyNanoseconds / 1000,
                                         framesProcessed: stats.processed, droppedFrames: stats.dropped,
                                         publishDropped: publisher.stats.dropped,
-                                        errorCount: stats.rejected + stats.processingErrors + stats.publishErrors)
+                                        gpio: gpio, errorCount: stats.rejected + stats.processingErrors + stats.publishErrors)
             _ = try? publisher.publish(&message)
         }
     }

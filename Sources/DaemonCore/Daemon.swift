@@ -197,7 +197,9 @@ public final class Daemon {
                 lastStatusProcessed = stats.processed
             }
             if now &- lastHealth >= config.publish.healthInterval {
-                sink.publishHealth(pipeline.stats)
+                var stats = pipeline.stats
+                stats.gpio = gpio?.levels ?? []
+                sink.publishHealth(stats)
                 lastHealth = now
             }
             logger.flushSuppressed()
@@ -210,7 +212,8 @@ public final class Daemon {
         logger.notice(reason == .terminated ? "stopping on signal" : "stopping: the source has ended")
         pipeline.requestStop()
         let finished = pipeline.waitFinished(deadline: SystemClock().monotonicNanoseconds() + context.stopGrace)
-        let stats = pipeline.stats
+        var stats = pipeline.stats
+        stats.gpio = gpio?.levels ?? []
         sink.publishHealth(stats)
         sink.close()
         gpio?.shutdown()

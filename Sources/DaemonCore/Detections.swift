@@ -101,6 +101,55 @@ public struct PipelineStats: Equatable, Sendable {
     public var meanLatencyNanoseconds: UInt64 = 0
     /// The largest latency seen.
     public var maxLatencyNanoseconds: UInt64 = 0
+    /// Cumulative count of latencies per bucket (`LatencyHistogram.upperBoundsMicros`); sinks difference
+    /// two snapshots for the percentiles of an interval.
+    public var latencyBuckets = [UInt64](repeating: 0, count: LatencyHistogram.upperBoundsMicros.count)
+    /// Logical levels of the GPIO lines (filled by the daemon for health reports).
+    public var gpio: [GpioLineLevel] = []
 
     public init() {}
+}
+
+/// One GPIO line's logical state (true = asserted / enabled) for health reports.
+public struct GpioLineLevel: Equatable, Sendable {
+    public let name: String
+    public let active: Bool
+
+    public init(name: String, active: Bool) {
+        self.name = name
+        self.active = active
+    }
+}
+
+/// Fixed latency buckets, so percentiles cost no allocation and no sorting.
+public enum LatencyHistogram {
+    /// Bucket upper bounds in microseconds; the last bucket takes everything above 10 s.
+    public static let upperBoundsMicros: [UInt64] = [
+        1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000, 25_000, 30_000, 40_000,
+        50_000, 60_000, 80_000, 100_000, 120_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000, 600_000,
+        800_000, 1_000_000, 1_500_000, 2_000_000, 3_000_000, 5_000_000, 10_000_000, UInt64.max,
+    ]
+
+    /// The bucket index for a latency.
+    public static func bucket(nanoseconds: UInt64) -> Int {
+        let micros = nanoseconds / 1000
+        var index = 0
+        while index < upperBoundsMicros.count - 1 && micros > upperBoundsMicros[index] { index += 1 }
+        return index
+    }
+
+    /// The upper bound (µs) of the bucket holding the `fraction` quantile of `counts`; 0 when empty.
+    /// An upper bound, not an interpolation: the reported value is never below the real one (except in the last bucket).
+    public static func quantileMicros(_ counts: [UInt64], _ fraction: Double) -> UInt64 {
+        var total: UInt64 = 0
+        for c in counts { total += c }
+        if total == 0 { return 0 }
+        let rank = UInt64(Double(total) * fraction + 0.999_999)
+        var seen: UInt64 = 0
+        for (index, c) in counts.enumerated() {
+            seen += c
+            if seen >= max(1, rank) { return index == upperBoundsMicros.count - 1 ? upperBoundsMicros[index - 1] : upperBoundsMicros[index] }
+        }
+        return upperBoundsMicros[upperBoundsMicros.count - 2]
+    }
 }

@@ -98,6 +98,16 @@ public final class GpioController {
     /// True while `detect` is asserted.
     public var isDetectAsserted: Bool { state.load().detectAsserted }
 
+    /// Logical levels of the configured lines, for health reports.
+    public var levels: [GpioLineLevel] {
+        let s = state.load()
+        var out: [GpioLineLevel] = []
+        if detect != nil { out.append(GpioLineLevel(name: "detect", active: s.detectAsserted)) }
+        if heartbeat != nil { out.append(GpioLineLevel(name: "heartbeat", active: s.heartbeatLevel)) }
+        if enable != nil { out.append(GpioLineLevel(name: "enable", active: s.enabled)) }
+        return out
+    }
+
     /// Records one processed frame: toggles heartbeat; asserts detect when `detected`.
     public func frameProcessed(detected: Bool, now: UInt64) {
         let (assertDetect, beat) = state.update { s -> (Bool, Bool?) in

@@ -161,6 +161,7 @@ public final class Pipeline {
                 if found { s.withDetections += 1 }
                 s.lastLatencyNanoseconds = latency
                 s.maxLatencyNanoseconds = max(s.maxLatencyNanoseconds, latency)
+                s.latencyBuckets[LatencyHistogram.bucket(nanoseconds: latency)] += 1
                 s.meanLatencyNanoseconds = s.meanLatencyNanoseconds == 0 ? latency : (s.meanLatencyNanoseconds * 7 + latency) / 8
             }
             gpio?.frameProcessed(detected: found, now: now)

@@ -32,6 +32,7 @@ final class GpioTests: XCTestCase {
         XCTAssertFalse(detect.level)
         XCTAssertEqual(detect.history, [false, true, false])
         XCTAssertEqual(heartbeat.history, [false, true, false, true])
+        XCTAssertEqual(gpio.levels, [GpioLineLevel(name: "detect", active: false), GpioLineLevel(name: "heartbeat", active: true)])
         gpio.shutdown()
         XCTAssertFalse(detect.level)
         XCTAssertFalse(heartbeat.level)

@@ -88,3 +88,27 @@ final class LosslessReplayTests: XCTestCase {
         XCTAssertEqual(pipeline.stats.dropped, 0)
     }
 }
+
+final class LatencyHistogramTests: XCTestCase {
+    func testBucketsAndQuantilesAreUpperBounds() {
+        XCTAssertEqual(LatencyHistogram.bucket(nanoseconds: 0), 0)
+        XCTAssertEqual(LatencyHistogram.bucket(nanoseconds: 1_000_000), 0)
+        XCTAssertEqual(LatencyHistogram.bucket(nanoseconds: 1_001_000), 1)
+        XCTAssertEqual(LatencyHistogram.bucket(nanoseconds: 99_000_000_000), LatencyHistogram.upperBoundsMicros.count - 1)
+        var counts = [UInt64](repeating: 0, count: LatencyHistogram.upperBoundsMicros.count)
+        XCTAssertEqual(LatencyHistogram.quantileMicros(counts, 0.5), 0)
+        for ms in [7, 7, 7, 7, 7, 7, 7, 7, 45, 900] { counts[LatencyHistogram.bucket(nanoseconds: UInt64(ms) * 1_000_000)] += 1 }
+        XCTAssertEqual(LatencyHistogram.quantileMicros(counts, 0.5), 8_000)
+        XCTAssertEqual(LatencyHistogram.quantileMicros(counts, 0.9), 50_000)
+        XCTAssertEqual(LatencyHistogram.quantileMicros(counts, 0.99), 1_000_000)
+    }
+
+    func testPipelineFillsTheHistogram() throws {
+        let source = FakeFrameSource([.frame(makeFrame(seq: 1)), .frame(makeFrame(seq: 2)), .end])
+        let pipeline = Pipeline(source: source, processor: FakeFrameProcessor(), sink: MemoryDetectionSink(), gpio: nil,
+                                logger: Logger(output: MemoryLogOutput()), clock: SystemClock(), lossless: true)
+        try pipeline.start()
+        XCTAssertTrue(pipeline.waitFinished(deadline: SystemClock().monotonicNanoseconds() + 5_000_000_000))
+        XCTAssertEqual(pipeline.stats.latencyBuckets.reduce(0, +), 2)
+    }
+}
