@@ -44,6 +44,9 @@ let package = Package(
         // The process on the robot: a thin entry point over DaemonCore.
         .executableTarget(name: "edge-daemon", dependencies: ["DaemonCore", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
         .executableTarget(name: "bus-testpub", dependencies: ["Bus", "LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
+        // Embedded-mode test runner (XCTest does not exist in Embedded Swift); runs on the boards and under qemu.
+        .executableTarget(name: "edge-selftest", dependencies: ["DaemonCore", "LiteModel", "Bus", "EdgeRuntime", "CEdgeShim"],
+                          swiftSettings: embeddedSafe),
 
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime"]),
         .testTarget(name: "LiteModelTests", dependencies: ["LiteModel", "EdgeRuntime"],

@@ -40,3 +40,22 @@ __attribute__((constructor)) static void edge_capture_arguments(int argc, char *
 
 int edge_argc(void) { return captured_argc; }
 char **edge_argv(void) { return captured_argv; }
+
+#if defined(__aarch64__) && defined(__linux__) && defined(__ARM_FEATURE_DOTPROD)
+// A build tuned for Cortex-A76-class CPUs (cross/build cortex-a76) lets the compiler use ARMv8.2
+// instructions anywhere, LSE atomics and LDAPR in reference counting included, so on an older core it
+// would die of SIGILL in its first lines. This constructor runs before any Swift code and refuses
+// clearly instead (exit 70, edge-daemon's runtime-failure code).
+__attribute__((constructor(101))) static void edge_require_build_cpu_features(void) {
+    const unsigned long atomics = 1ul << 8, lrcpc = 1ul << 15, asimddp = 1ul << 20;  // AT_HWCAP bits
+    const unsigned long needed = atomics | lrcpc | asimddp;
+    if ((getauxval(AT_HWCAP) & needed) != needed) {
+        static const char message[] =
+            "this build needs an ARMv8.2 CPU with the dot-product extension (Cortex-A76 class: Raspberry Pi 5, "
+            "Jetson Orin, RK3588); this CPU lacks it: use the armv8-a build\n";
+        ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+        (void)ignored;
+        _exit(70);
+    }
+}
+#endif
