@@ -30,6 +30,8 @@
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/auxv.h>
+#include "edge_daemon_shim.h"
+
 #endif
 
 /// The calling thread's errno (a macro in C, so Swift cannot read it directly).
@@ -88,5 +90,7 @@ int edge_cpu_has_avx2(void);
 int edge_argc(void);
 /// The process's argv, captured before main.
 char **edge_argv(void);
+
+#include "edge_daemon_shim.h"
 
 #endif
