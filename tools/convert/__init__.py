@@ -1,0 +1,1 @@
+"""Model file format, folding and the converter CLI (`python -m tools.convert`)."""
