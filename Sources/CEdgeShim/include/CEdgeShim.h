@@ -63,6 +63,17 @@ static inline FILE *edge_stdout(void) { return stdout; }
 /// Size of `struct sockaddr_un`'s path field.
 static inline size_t edge_sun_path_size(void) { return sizeof(((struct sockaddr_un *)0)->sun_path); }
 
+/// Atomically adds `value` to `*counter` and returns the old value. Relaxed order is enough: the thread
+/// pool hands out work items with it, while its mutex orders the job itself. (Swift's atomics live in the
+/// Synchronization module, which the Embedded builds here do not use.)
+static inline long edge_atomic_fetch_add(long *counter, long value) {
+    return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}
+/// Atomically stores `value` into `*counter` (relaxed).
+static inline void edge_atomic_store(long *counter, long value) { __atomic_store_n(counter, value, __ATOMIC_RELAXED); }
+/// Atomically loads `*counter` (relaxed).
+static inline long edge_atomic_load(long *counter) { return __atomic_load_n(counter, __ATOMIC_RELAXED); }
+
 /// Hardware capability bits of the CPU (AT_HWCAP), 0 where the platform has none.
 unsigned long edge_hwcap(void);
 /// True when the x86 CPU supports AVX-512 VNNI (always false elsewhere).
