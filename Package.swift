@@ -43,6 +43,8 @@ let package = Package(
                 dependencies: ["EdgeRuntime", "LiteModel", "Bus", "CEdgeShim", "CGpiod", "CPng", "CTurboJpeg"], swiftSettings: embeddedSafe),
         // The process on the robot: a thin entry point over DaemonCore.
         .executableTarget(name: "edge-daemon", dependencies: ["DaemonCore", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
+        // Runs and measures the engine on raw frames (tests, benchmarks).
+        .executableTarget(name: "edge-bench", dependencies: ["LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
         .executableTarget(name: "bus-testpub", dependencies: ["Bus", "LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
 
         .testTarget(name: "EdgeRuntimeTests", dependencies: ["EdgeRuntime"]),

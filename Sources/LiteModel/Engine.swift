@@ -76,6 +76,8 @@ public struct FrameResult {
     public let count: Int
     /// COCO compressed RLE of the whole foreground mask.
     public let maskRLE: UnsafeBufferPointer<UInt8>
+    /// The 8-bit map (NUMERICS 8.3) resized to the source frame, row-major; foreground is `> 65`.
+    public let sourceMap: UnsafeBufferPointer<UInt8>
     public let latency: LatencyBreakdown
     let engine: Engine
 

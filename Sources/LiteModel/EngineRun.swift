@@ -101,7 +101,8 @@ extension Engine {
         latency.inferenceNs = t2 - t1
         latency.postprocessNs = t3 - t2
         return FrameResult(width: width, height: height, found: counts.found, count: counts.stored,
-                           maskRLE: UnsafeBufferPointer(rebasing: b.maskRLE[0..<counts.maskLength]), latency: latency,
+                           maskRLE: UnsafeBufferPointer(rebasing: b.maskRLE[0..<counts.maskLength]),
+                           sourceMap: UnsafeBufferPointer(start: b.gray, count: width * height), latency: latency,
                            engine: self)
     }
 
