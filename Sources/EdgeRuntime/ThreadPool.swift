@@ -295,6 +295,7 @@ private final class PoolShared {
     }
 
     func workerLoop(worker: Int) {
+        _ = edge_set_thread_name("edge-worker-" + String(worker))
         pthread_mutex_lock(mutex)
         alive += 1
         // Generation 0 is "no job yet"; reading the current generation instead could skip a job

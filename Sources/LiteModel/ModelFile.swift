@@ -59,6 +59,15 @@ public struct ModelTensor {
     public func uint8(_ index: Int) -> UInt8 {
         bytes[index]
     }
+
+    /// The elements in place, when the dtype is `Element`'s and the bytes are aligned for it (always the case in
+    /// a model file mapped from disk: MODEL_FORMAT.md section 1); nil otherwise. Little-endian hosts only.
+    public func elements<Element: ArenaElement>(_ type: Element.Type) -> UnsafeBufferPointer<Element>? {
+        guard dtype.runtimeDType == Element.dtype else { return nil }
+        guard let base = bytes.baseAddress else { return UnsafeBufferPointer(start: nil, count: 0) }
+        guard Int(bitPattern: base) % MemoryLayout<Element>.alignment == 0 else { return nil }
+        return UnsafeBufferPointer(start: base.assumingMemoryBound(to: Element.self), count: count)
+    }
 }
 
 /// A model file whose container, metadata and checksum are valid (docs/MODEL_FORMAT.md sections 1, 2 and 4).

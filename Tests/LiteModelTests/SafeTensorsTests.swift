@@ -26,6 +26,10 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(file.tensor("scalar")?.shape, [])
         XCTAssertEqual(file.tensor("scalar")?.float(0), 7)
         XCTAssertEqual(file.tensor("empty")?.count, 0)
+        XCTAssertEqual(file.tensor("empty")?.elements(Int8.self)?.count, 0)
+        XCTAssertEqual(Array(try XCTUnwrap(weight.elements(Float.self))), [1, -2, 3.5, 0, 0.25, -1e-3])
+        XCTAssertEqual(Array(try XCTUnwrap(file.tensor("c.weight")?.elements(Int8.self))), [-127, 0, 5, 127])
+        XCTAssertNil(weight.elements(Int32.self), "dtype mismatch")
         XCTAssertNil(file.tensor("nope"))
         XCTAssertEqual(file.weightBytes, 6 * 4 + 2 * 4 + 3 * 4 + 4 + 4)
         // The format-test config marks a container-only file: valid container, refused as a model.

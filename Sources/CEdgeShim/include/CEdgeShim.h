@@ -74,6 +74,9 @@ static inline void edge_atomic_store(long *counter, long value) { __atomic_store
 /// Atomically loads `*counter` (relaxed).
 static inline long edge_atomic_load(long *counter) { return __atomic_load_n(counter, __ATOMIC_RELAXED); }
 
+/// Names the calling thread (at most 15 bytes are kept), as shown by `top -H` and /proc/self/task/*/comm.
+int edge_set_thread_name(const char *name);
+
 /// Hardware capability bits of the CPU (AT_HWCAP), 0 where the platform has none.
 unsigned long edge_hwcap(void);
 /// True when the x86 CPU supports AVX-512 VNNI (always false elsewhere).
