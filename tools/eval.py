@@ -1,13 +1,15 @@
 """Score predicted masks against ground truth: mIoU (official Dual-SAM definition), S-measure, weighted F,
 mean E-measure and MAE (pysodmetrics). Writes a markdown table and optionally CSV.
 
-    python -m tools.eval --pred PRED_DIR --gt DATASET_OR_MASK_DIR [--label NAME] [--out table.md] [--csv t.csv]
+    python -m tools.eval --gt DATASET_OR_MASK_DIR --pred PRED_DIR [--label NAME] [--out table.md] [--csv t.csv]
+    python -m tools.eval --gt data/synth/test --model runs/tiny/last.pt --dsm models/tiny.dsm --out table.md
 
 Predictions are matched to ground truth by file stem (`<stem>.png`, as the official test script writes them; other
 image extensions are accepted). Each prediction is read as 8-bit grey, resized to the ground-truth size with PIL's
 bicubic filter when the sizes differ (as the official test_score.py does), and scored as is, or first binarised
-with `--bimap T` (foreground where value > T; the official bimap.py uses 65). Model evaluations (fp32 reference,
-int8 simulation) call `evaluate_predictions` directly with in-memory maps.
+with `--bimap T` (foreground where value > T; the official bimap.py uses 65). `--model` runs the fp32 reference
+checkpoint and `--dsm` a model file through the engine's simulation; each source is one row of the table. Other
+model paths call `evaluate_predictions` directly with in-memory maps.
 """
 from __future__ import annotations
 
@@ -165,60 +167,84 @@ def write_csv(path: str, rows: list) -> None:
             w.writerow([label] + [r[k] if k == "images" else f"{r[k]:.6f}" for k in keys])
 
 
-def evaluate_model(a, per_image: list) -> dict:
-    """--model: run the fp32 reference over the frames and score its maps like any prediction folder."""
+def dsm_predictions(path: str, image_dir: str, stems: list) -> Iterator[tuple]:
+    """(stem, 8-bit map) from a `.dsm` model file run by the engine's Python simulation (tools/quant/sim.py):
+    bit-exact integer path for an int8 file, the fp32 reference path for an fp32 file."""
+    from tools.convert.format import read
+    from tools.quant.sim import Sim
+
+    sim = Sim(read(path))
+    files = _stems(image_dir)
+    for stem in stems:
+        if stem not in files:
+            raise FileNotFoundError(f"no image for {stem!r} in {image_dir}")
+        with Image.open(files[stem]) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        yield stem, sim.run(rgb)["map8"]
+
+
+def source_predictions(kind: str, path: str, a, stems: list) -> Iterator[tuple]:
+    """Predictions of one table row: a folder of maps, a checkpoint (fp32 reference) or a .dsm file."""
+    images = a.images or os.path.join(a.gt, "Image")
+    if kind == "pred":
+        return iter_folder(path, stems)
+    if kind == "dsm":
+        return dsm_predictions(path, images, stems)
     import torch
 
     from tools.train import load_weights
 
     torch.set_num_threads(a.threads)
-    model, _ = load_weights(a.model, a.config)
-    model.eval()
-    gdir = mask_dir(a.gt)
-    stems = sorted(_stems(gdir))
-    images = a.images or os.path.join(a.gt, "Image")
-    preds = predict_images(model, images, stems)
-    if a.save_pred:
-        os.makedirs(a.save_pred, exist_ok=True)
+    model, _ = load_weights(path, a.config)
+    return predict_images(model.eval(), images, stems)
 
-        def saving(it):
-            for stem, m in it:
-                Image.fromarray(m).save(os.path.join(a.save_pred, stem + ".png"))
-                yield stem, m
 
-        preds = saving(preds)
-    return evaluate_predictions(preds, iter_folder(gdir, stems), a.bimap, per_image)
+def _saving(preds: Iterator[tuple], folder: str) -> Iterator[tuple]:
+    os.makedirs(folder, exist_ok=True)
+    for stem, m in preds:
+        Image.fromarray(pred_to_uint8(m)).save(os.path.join(folder, stem + ".png"))
+        yield stem, m
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.eval", description=__doc__.strip().splitlines()[0])
-    ap.add_argument("--pred", default=None, help="folder of predicted maps (<stem>.png)")
-    ap.add_argument("--model", default=None, help="score a reference-model checkpoint (fp32) instead of --pred")
-    ap.add_argument("--config", default=None, help="model config when the checkpoint records none")
-    ap.add_argument("--images", default=None, help="frames for --model (default: the --gt root's Image/)")
-    ap.add_argument("--save-pred", default=None, help="with --model: also write the 8-bit maps here as PNG")
-    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gt", required=True, help="folder of GT masks, or a dataset root holding Masks/")
-    ap.add_argument("--label", default=None, help="row label (default: the prediction folder name)")
+    ap.add_argument("--pred", action="append", default=[], help="folder of predicted maps (<stem>.png)")
+    ap.add_argument("--model", action="append", default=[], help="checkpoint of the reference model (fp32)")
+    ap.add_argument("--dsm", action="append", default=[], help=".dsm model file, run by the engine simulation")
+    ap.add_argument("--config", default=None, help="config for a --model checkpoint that records none")
+    ap.add_argument("--images", default=None, help="frames for --model/--dsm (default: the --gt root's Image/)")
+    ap.add_argument("--limit", type=int, default=None, help="score only the first N ground-truth masks")
+    ap.add_argument("--label", default=None, help="row label when there is a single source")
     ap.add_argument("--bimap", type=int, default=None, help="binarise predictions at value > T first (official: 65)")
+    ap.add_argument("--save-pred", default=None, help="with a single --model/--dsm: also write its maps as PNG")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the markdown table here (it is always printed)")
     ap.add_argument("--csv", default=None, help="write the table as CSV here")
     ap.add_argument("--per-image", default=None, help="write per-image IoU and MAE as CSV here")
     a = ap.parse_args(argv)
-    if (a.pred is None) == (a.model is None):
-        ap.error("give exactly one of --pred and --model")
-    rows_img: list = []
+    sources = [("pred", p) for p in a.pred] + [("model", p) for p in a.model] + [("dsm", p) for p in a.dsm]
+    if not sources:
+        ap.error("give at least one --pred, --model or --dsm")
+    if len(sources) > 1 and (a.label or a.save_pred):
+        ap.error("--label and --save-pred need a single source")
+    rows, rows_img = [], []
     try:
-        if a.pred is not None:
-            res = evaluate_folders(a.pred, a.gt, a.bimap, rows_img)
-            label = a.label or os.path.basename(os.path.normpath(a.pred))
-        else:
-            res = evaluate_model(a, rows_img)
-            label = a.label or os.path.basename(a.model)
+        gdir = mask_dir(a.gt)
+        stems = sorted(_stems(gdir))[:a.limit]
+        for kind, path in sources:
+            preds = source_predictions(kind, path, a, stems)
+            if a.save_pred:
+                preds = _saving(preds, a.save_pred)
+            per: list = []
+            res = evaluate_predictions(preds, iter_folder(gdir, stems), a.bimap, per)
+            label = a.label or (os.path.basename(os.path.normpath(path)) if kind == "pred"
+                                else f"{os.path.basename(path)} ({'fp32 reference' if kind == 'model' else 'dsm'})")
+            rows.append((label, res))
+            rows_img += [(label, *r) for r in per]
     except (FileNotFoundError, ValueError, KeyError) as e:
         print(f"eval: {e}", file=sys.stderr)
         return 2
-    rows = [(label, res)]
     table = markdown_table(rows)
     print(table, end="")
     if a.out:
@@ -229,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.per_image:
         with open(a.per_image, "w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["name", "iou", "mae"])
+            w.writerow(["model", "name", "iou", "mae"])
             w.writerows(rows_img)
     return 0
 

@@ -15,7 +15,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .configs import CONFIGS, DualSamConfig, get_config
-from .decoder import GAMMA_NAMES
+from .decoder import GAMMA_NAMES, ORI_NAMES
 from .model import DualSam, build
 
 
@@ -75,6 +75,48 @@ def count_macs(model: DualSam, inference: bool = True, batch: int = 1, fvcore: b
     return fc.get_total_flops() // 2, per_op
 
 
+def breakdown(model: DualSam) -> dict[str, int]:
+    """MACs of the inference path per part (matmul/conv convention). Adapters run inside the blocks, so
+    "encoder blocks" includes them and "adapters" is shown separately as well."""
+    parts = {
+        "encoder patch embed (2 branches)": [model.image_encoder.patch_embed],
+        "encoder blocks (2 branches, incl. adapters)": list(model.image_encoder.blocks),
+        "adapters (2 branches)": list(model.adapter1) + list(model.adapter2),
+        "MCP patch embed": [model.global_adapter.patch_embed],
+        "MCP blocks": list(model.global_adapter.blocks),
+        "neck (image branch)": [model.image_encoder.neck],
+        "ori decoder + pre4": [getattr(model.desam, n) for n in ORI_NAMES[:12]],
+    }
+    fc = FlopCounterMode(display=False)
+    acc = {k: 0 for k in parts}
+    start: dict[int, int] = {}
+
+    def total() -> int:
+        return sum(fc.get_flop_counts()["Global"].values()) if "Global" in fc.get_flop_counts() else 0
+
+    handles = []
+    for name, mods in parts.items():
+        for mod in mods:
+            def pre(m, args, _n=name):
+                start[id(m)] = total()
+
+            def post(m, args, out, _n=name):
+                acc[_n] += total() - start.pop(id(m))
+            handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
+    dev = next(model.parameters()).device
+    s = model.cfg.img_size
+    try:
+        with torch.no_grad(), fc, torch.device(dev):
+            x = torch.zeros(1, 3, s, s)
+            model.forward_infer(x, x)
+    finally:
+        for h in handles:
+            h.remove()
+    out = {k: v // 2 for k, v in acc.items()}
+    out["total"] = fc.get_total_flops() // 2
+    return out
+
+
 def summary(cfg: DualSamConfig | str) -> dict:
     """Params (inference path and total) and GMAC (inference and full forward) of a config, on the meta device."""
     cfg = get_config(cfg) if isinstance(cfg, str) else cfg
@@ -114,9 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("configs", nargs="*", default=list(CONFIGS))
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--breakdown", action="store_true", help="per-part GMAC of the inference path")
     args = ap.parse_args(argv)
     if args.markdown:
         print(markdown_table(args.configs))
+        return 0
+    if args.breakdown:
+        rows = {n: breakdown(build(n, device="meta")) for n in args.configs}
+        print("| part | " + " | ".join(f"`{n}`" for n in rows) + " |")
+        print("|---|" + "---|" * len(rows))
+        for part in next(iter(rows.values())):
+            print(f"| {part} | " + " | ".join(f"{r[part] / 1e9:.2f}" for r in rows.values()) + " |")
         return 0
     for n in args.configs:
         s = summary(n)

@@ -139,8 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--int8-qdq", help="also write an ORT static QDQ int8 model here")
     ap.add_argument("--calib-frames", type=int, default=8, help="synthetic calibration frames for --int8-qdq")
     args = ap.parse_args(argv)
-    cfg = get_config(args.config)
-    model = ck.load(args.ckpt, cfg=cfg) if args.ckpt else build(cfg, seed=0)
+    try:
+        cfg = get_config(args.config)
+        model = ck.load(args.ckpt, cfg=cfg) if args.ckpt else build(cfg, seed=0)
+    except (ck.CheckpointError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     export_fp32(model, args.out, args.opset)
     print(f"wrote {args.out}")
     if args.int8_dynamic:

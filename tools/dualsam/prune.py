@@ -13,8 +13,9 @@ weight tensor of the group (LayerNorm/BatchNorm scales included; biases, running
 excluded) take the L1 norm of each channel's slice, divide by that tensor's mean channel norm (so big and small
 tensors weigh the same), and sum over the tensors. Heads are scored by the sum over their channels. The top-k
 units are kept in their original order (ties: lower index first). Blocks are chosen per prompt level (the level
-keeps depth_to/4 of its depth_from/4 blocks) by the mean |w| of attn.proj and mlp.lin2, the two writes into the
-residual stream. LoRA is merged before pruning; the result is a merged (LoRA-free) checkpoint.
+keeps depth_to/4 of its depth_from/4 blocks): its global-attention blocks stay when the target has global blocks
+at the same positions, the other slots go to the blocks with the largest mean |w| of attn.proj and mlp.lin2 (the
+two writes into the residual stream). LoRA is merged before pruning; the result is a merged (LoRA-free) checkpoint.
 
 Removing a unit whose weights are all zero leaves the output unchanged (heads, MLP/adapter/SE hidden units,
 decoder channels). Residual (D) and neck channels feed LayerNorms whose statistics include every channel, so
@@ -67,20 +68,31 @@ def _check(cs: DualSamConfig, cd: DualSamConfig) -> None:
 
 
 def select_blocks(sd: dict, cs: DualSamConfig, cd: DualSamConfig) -> list[int]:
-    """Source block index for each destination block."""
+    """Source block index for each destination block. Per prompt level, the source's global-attention blocks are
+    kept when the destination has global blocks at the matching positions (so attention types and rel-pos
+    tables carry over); the remaining slots take the highest-scoring window blocks."""
     gs, gd = cs.depth // 4, cd.depth // 4
+
+    def score(i):
+        p = sd[f"image_encoder.blocks.{i}.attn.proj.weight"].abs().mean()
+        m = sd[f"image_encoder.blocks.{i}.mlp.lin2.weight"].abs().mean()
+        return float(p + m)
+
     out = []
     for g in range(4):
         idx = list(range(g * gs, (g + 1) * gs))
         if gd == gs:
             out += idx
             continue
-        def score(i):
-            p = sd[f"image_encoder.blocks.{i}.attn.proj.weight"].abs().mean()
-            m = sd[f"image_encoder.blocks.{i}.mlp.lin2.weight"].abs().mean()
-            return float(p + m)
-        best = sorted(idx, key=lambda i: (-score(i), i))[:gd]
-        out += sorted(best)
+        glob = [i for i in idx if i in cs.global_attn_indexes]
+        dst_glob = [k for k in range(gd) if g * gd + k in cd.global_attn_indexes]
+        forced: list[int] = []
+        if len(glob) == len(dst_glob) and glob:
+            rest = sorted((i for i in idx if i not in glob), key=lambda i: (-score(i), i))[:gd - len(glob)]
+            cand = sorted(glob + rest)
+            if [k for k, i in enumerate(cand) if i in glob] == dst_glob:
+                forced = cand
+        out += forced or sorted(sorted(idx, key=lambda i: (-score(i), i))[:gd])
     return out
 
 
@@ -285,11 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gated", type=float, nargs=4, help="gate values for an official checkpoint")
     ap.add_argument("--gated1", type=float, nargs=4)
     args = ap.parse_args(argv)
-    src = ck.load(args.src, cfg=get_config(args.from_config), gated=args.gated, gated1=args.gated1)
-    if src.cfg.to_dict() != get_config(args.from_config).to_dict():
-        print(f"note: checkpoint config {src.cfg.name!r} differs from --from-config; using the checkpoint's",
-              file=sys.stderr)
-    dst = prune_model(src, get_config(args.to_config))
+    try:
+        src = ck.load(args.src, cfg=get_config(args.from_config), gated=args.gated, gated1=args.gated1)
+        if src.cfg.to_dict() != get_config(args.from_config).to_dict():
+            print(f"note: checkpoint config {src.cfg.name!r} differs from --from-config; using the checkpoint's",
+                  file=sys.stderr)
+        dst = prune_model(src, get_config(args.to_config))
+    except (ck.CheckpointError, ValueError, KeyError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     ck.save(dst, args.out, meta={"pruned_from": src.cfg.name, "source": str(args.src)})
     print(f"wrote {args.out}: {args.from_config} -> {args.to_config}")
     return 0

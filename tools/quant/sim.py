@@ -136,12 +136,16 @@ class Sim:
             m[:G, :G] = h.reshape(G, G, D)
             nw = Gp // w
             units = m.reshape(nw, w, nw, w, D).transpose(0, 2, 1, 3, 4).reshape(nw * nw, w * w, D)
-        q, k, v = self._qkv_split(self.mm(units, f"{p}.attn.qkv", "B"), A)
+        qkv = self.mm(units, f"{p}.attn.qkv", "B")
+        q, k, v = self._qkv_split(qkv, A)
         o = self.attention(q, k, v, f"{p}.attn", c["num_heads"], c["head_dim"], rel_n=n)
         if i in c["global_attn_indexes"]:
             o = o[0]
         else:
             o = o.reshape(nw, nw, w, w, A).transpose(0, 2, 1, 3, 4).reshape(Gp, Gp, A)[:G, :G].reshape(G * G, A)
+        if br == "a" and i < 2:     # debugging aids for the engine: one window block and one global block
+            self.record[f"{p}.attn.qkv.a"] = qkv.astype(np.int8) if self.int8 else qkv
+            self.record[f"{p}.attn.o.a"] = o
         x = x + self.mm(o, f"{p}.attn.proj")
         y = self.mm(nm.gelu(self.mm(self.ln(x, f"{p}.norm2", "ln_eps_encoder"), f"{p}.mlp.fc1")), f"{p}.mlp.fc2")
         a = f"enc.adapters.{br}.{i}"

@@ -53,3 +53,17 @@ def test_meta_and_real_counts_agree():
     meta = build(TINY, device="meta")
     assert count_params(real) == count_params(meta)
     assert count_macs(real)[0] == count_macs(meta)[0]
+
+
+def test_b_breakdown_matches_official_parts():
+    from tools.dualsam.count import breakdown
+    p = {k: v / 1e9 for k, v in breakdown(build("b", device="meta")).items()}
+    parts = [k for k in p if k not in ("total", "adapters (2 branches)")]
+    assert abs(sum(p[k] for k in parts) - p["total"]) < 1e-6
+    # dsm.md 2, pruned path: patch 1.21, neck 0.81, MCP 0.60 + 73.4, decoder 17.6, adapters 2 x 0.95
+    assert abs(p["encoder patch embed (2 branches)"] - 1.21) < 0.01
+    assert abs(p["neck (image branch)"] - 0.81) < 0.01
+    assert abs(p["MCP patch embed"] - 0.60) < 0.01
+    assert abs(p["MCP blocks"] - 73.4) < 0.2
+    assert abs(p["ori decoder + pre4"] - 17.6) < 0.05
+    assert abs(p["adapters (2 branches)"] - 1.9) < 0.1

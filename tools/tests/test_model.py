@@ -201,3 +201,51 @@ def test_mask_threshold_is_65_5_over_255():
     for p, fg in ((0.51, True), (0.5, False)):
         _, _, mask = decode_logits(torch.full((1, 8, 3, 3), math.log(p / (1 - p))))
         assert bool(mask[0, 0, 1, 1]) is fg
+
+
+@torch.no_grad()
+def test_encoder_block_and_adapter_semantics():
+    """x' = x + Attn(LN1 x); y = MLP(LN2 x'); out = x' + (y + fc2(QuickGELU(fc1(LN_a y)))) (adapter residual)."""
+    m = build(MICRO, seed=4, random_stats=True)
+    blk, ad = m.image_encoder.blocks[1], m.adapter2[1]     # a global block
+    assert blk.window_size == 0 and blk.norm1.eps == 1e-6 and ad.IN.eps == 1e-5
+    x = torch.randn(1, 6, 6, 32)
+    x1 = x + blk.attn(blk.norm1(x))
+    y = blk.mlp.lin2(F.gelu(blk.mlp.lin1(blk.norm2(x1))))
+    h = ad.fc[0](ad.IN(y))
+    expect = x1 + (y + ad.fc[2](h * torch.sigmoid(1.702 * h)))
+    torch.testing.assert_close(blk(x, ad), expect, atol=1e-6, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_mcp_block_semantics():
+    m = build(MICRO, seed=5, random_stats=True)
+    blk = m.global_adapter.blocks[2]
+    assert blk.norm1.eps == 1e-5
+    p, xa, xb = (torch.randn(1, 6, 6, 32) for _ in range(3))
+    n1, n2 = blk.norm1, blk.norm2
+    t = p + blk.attn(n1(p))
+    t = t + blk.mlp2(n2(t))
+    u = t + blk.CA(n1(xa), n1(xb), n1(t))
+    u = u + blk.mlp(n2(u))
+    un = u.permute(0, 3, 1, 2)
+    bn = blk.pw2.bn
+    pw2 = F.gelu((F.conv2d(un, blk.pw2.conv.weight) - bn.running_mean[:, None, None])
+                 / torch.sqrt(bn.running_var[:, None, None] + 1e-5) * bn.weight[:, None, None]
+                 + bn.bias[:, None, None]).permute(0, 2, 3, 1)
+    p_next, pr2, pr3 = blk(p, xa, xb)
+    torch.testing.assert_close(p_next, t)
+    torch.testing.assert_close(pr3, pw2, atol=1e-5, rtol=1e-5)
+    assert blk(p, xa, xb, need_pw1=False)[1] is None and pr2.shape == pr3.shape
+
+
+@torch.no_grad()
+def test_dfam_structure():
+    m = build(MICRO, seed=6, random_stats=True)
+    fu = m.desam.fu2
+    assert fu.pw2.conv.dilation == (2, 2) and fu.pw2.conv.padding == (2, 2) and fu.pw2.conv.bias is None
+    assert fu.pw1.conv.kernel_size == (1, 1) and fu.pw1.conv.in_channels == MICRO.dec_channels[0] + MICRO.dec_channels[1]
+    x = torch.randn(1, fu.pw1.conv.in_channels, 7, 7)
+    h = fu.pw1(x)
+    w = fu.se.fc(h.mean((2, 3), keepdim=True)) + fu.se.fc(h.amax((2, 3), keepdim=True))
+    torch.testing.assert_close(fu(x), fu.pw2(h + h * torch.sigmoid(w)))

@@ -5,7 +5,7 @@ import torch
 from tools.dualsam import checkpoint as ck
 from tools.dualsam.configs import MICRO, TINY
 from tools.dualsam.model import build
-from tools.dualsam.prune import build_groups, main, prune_model, prune_state_dict
+from tools.dualsam.prune import build_groups, main, prune_model, prune_state_dict, select_blocks
 
 torch.set_num_threads(1)
 
@@ -156,3 +156,28 @@ def test_cli(tmp_path):
                  str(tmp_path / "small.json"), "--out", str(tmp_path / "dst.pt")]) == 0
     p = ck.load(tmp_path / "dst.pt")
     assert p.cfg == small and p.image_encoder.blocks[0].mlp.lin1.weight.shape == (32, MICRO.embed_dim)
+
+
+def test_cli_reports_errors(tmp_path, capsys):
+    off, _, _ = ck.ours_to_official(build(MICRO, seed=0).state_dict())
+    torch.save(off, tmp_path / "official.pth")
+    rc = main(["--from", str(tmp_path / "official.pth"), "--from-config", "micro", "--to-config", "micro",
+               "--out", str(tmp_path / "o.pt")])
+    assert rc == 2 and "gated" in capsys.readouterr().err
+    rc = main(["--from", str(tmp_path / "official.pth"), "--from-config", "micro", "--to-config", "micro",
+               "--out", str(tmp_path / "o.pt"), "--gated", "1", "1", "1", "1", "--gated1", "1", "1", "1", "1"])
+    assert rc == 0 and ck.load(tmp_path / "o.pt").global_adapter.gated1.tolist() == [1.0] * 4
+
+
+def test_block_selection_keeps_global_blocks():
+    src = MICRO.replace(depth=12, global_attn_indexes=(2, 5, 8, 11))
+    dst = MICRO.replace(depth=8, global_attn_indexes=(1, 3, 5, 7))
+    sd = {}
+    for i in range(12):
+        w = 0.01 if i in src.global_attn_indexes else 1.0 + i   # global blocks score lowest
+        sd[f"image_encoder.blocks.{i}.attn.proj.weight"] = torch.full((2, 2), w)
+        sd[f"image_encoder.blocks.{i}.mlp.lin2.weight"] = torch.full((2, 2), w)
+    assert select_blocks(sd, src, dst) == [1, 2, 4, 5, 7, 8, 10, 11]
+    # without matching global positions the score decides: the two best of every level
+    dst2 = MICRO.replace(depth=8, global_attn_indexes=(0, 2, 4, 6))
+    assert select_blocks(sd, src, dst2) == [0, 1, 3, 4, 6, 7, 9, 10]

@@ -218,3 +218,20 @@ def test_bundled_samples_regenerate_identically(tmp_path):
         assert np.array_equal(mask, committed)
         Image.fromarray(rgb).save(tmp_path / "x.jpg", quality=QUALITY, optimize=False)
         assert (tmp_path / "x.jpg").read_bytes() == (root / (stem + ".jpg")).read_bytes()
+
+
+def test_generate_redraws_frames_whose_animals_ended_up_invisible():
+    from tools.synth import MIN_VISIBLE
+
+    need = max(16, int(MIN_VISIBLE * 80 * 64))
+    empties = redrawn = 0
+    for i in range(40):
+        first = make_scene(4, "train", i, 80, 64, empty_prob=0.2)
+        _, mask, scene = generate(4, "train", i, 80, 64, empty_prob=0.2)
+        if any(L.is_animal for L in first.layers):
+            assert np.count_nonzero(mask) >= need and any(L.is_animal for L in scene.layers)
+            redrawn += np.count_nonzero(render(first)[1]) < need
+        else:
+            empties += 1
+            assert not mask.any()
+    assert 2 <= empties <= 20 and redrawn >= 1  # the redraw path is exercised

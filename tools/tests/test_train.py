@@ -84,7 +84,8 @@ def test_resume_continues_exactly(setup):
     straight = _run(root, cfg, "straight", "--epochs", "4", "--shuffle", "--flip")
     part = _run(root, cfg, "part", "--epochs", "4", "--shuffle", "--flip", "--max-steps", "2")
     assert torch.load(part / "last.pt", weights_only=True)["epoch"] == 1
-    _run(root, cfg, "part", "--epochs", "4", "--shuffle", "--flip", "--resume", str(part / "last.pt"))
+    # The resumed half also re-reads its images instead of caching them: the batches must not change.
+    _run(root, cfg, "part", "--epochs", "4", "--shuffle", "--flip", "--resume", str(part / "last.pt"), "--no-cache")
     a = torch.load(straight / "last.pt", weights_only=True)
     b = torch.load(part / "last.pt", weights_only=True)
     assert a["step"] == b["step"] == 4
@@ -148,3 +149,24 @@ def test_init_from_bare_state_dict_and_bad_checkpoint(setup, tmp_path):
     torch.save(other.state_dict(), tmp_path / "other.pt")
     assert main(["--data", str(root / "data"), "--config", cfg, "--out", str(tmp_path / "x"), "--quiet",
                  "--init", str(tmp_path / "other.pt")]) == 2
+
+
+def test_eval_table_rows_for_checkpoint_and_model_files(setup, tmp_path):
+    """One command scores the fp32 checkpoint and .dsm files (fp32 and int8) of the same weights."""
+    from tools.convert.__main__ import main as convert_main
+
+    root, cfg = setup
+    out = _run(root, cfg, "dsm", "--epochs", "200", "--max-steps", "12", "--lr", "1e-2", "--lr-step", "1000")
+    ck = str(out / "last.pt")
+    for dtype in ("fp32", "int8"):
+        assert convert_main(["--checkpoint", ck, "--dtype", dtype, "--calib", str(root / "data" / "Image"),
+                             "--out", str(tmp_path / f"m_{dtype}.dsm")]) == 0
+    assert eval_main(["--gt", str(root / "data"), "--model", ck, "--dsm", str(tmp_path / "m_fp32.dsm"),
+                      "--dsm", str(tmp_path / "m_int8.dsm"), "--csv", str(tmp_path / "t.csv")]) == 0
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    assert [r["model"].split(" ")[0] for r in rows] == ["last.pt", "m_fp32.dsm", "m_int8.dsm"]
+    ref, f32, i8 = (float(r["mae"]) for r in rows)
+    assert f32 == pytest.approx(ref, abs=1e-3)  # same weights, same pre-processing, fp32 both ways
+    assert i8 == pytest.approx(ref, abs=0.02)
