@@ -24,11 +24,14 @@ def edge_bench():
     return ROOT / ".build" / "release" / "edge-bench"
 
 
-def make_models(config: str, seed: int = 0, out_dir: pathlib.Path = MODELS) -> tuple[pathlib.Path, pathlib.Path]:
-    """(fp32, int8) model files of `config` with scaled random weights; int8 calibrated on 2 structured images."""
+def make_models(config: str, seed: int = 0, out_dir: pathlib.Path = MODELS,
+                balance: bool = True) -> tuple[pathlib.Path, pathlib.Path]:
+    """(fp32, int8) model files of `config` with scaled random weights (head bias balanced unless `balance` is
+    False, as for benchmarks); int8 calibrated on 2 structured images."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    fp32_path = out_dir / f"{config}_scaled{seed}_fp32.dsm"
-    int8_path = out_dir / f"{config}_scaled{seed}_int8.dsm"
+    kind = "balanced" if balance else "scaled"
+    fp32_path = out_dir / f"{config}_{kind}{seed}_fp32.dsm"
+    int8_path = out_dir / f"{config}_{kind}{seed}_int8.dsm"
     if fp32_path.exists() and int8_path.exists():
         return fp32_path, int8_path
     from tools.convert import format as fm
@@ -37,7 +40,9 @@ def make_models(config: str, seed: int = 0, out_dir: pathlib.Path = MODELS) -> t
     from tools.convert.fold import fp32_metadata, random_fp32
     from tools.dualsam.configs import get_config
     cfg = get_config(config).to_dict()
-    tensors = balanced(random_fp32(cfg, seed), cfg, structured(1, 5, (160, 120))[0])
+    tensors = random_fp32(cfg, seed)
+    if balance:
+        tensors = balanced(tensors, cfg, structured(1, 5, (160, 120))[0])
     fp32 = fm.encode(tensors, fp32_metadata(cfg))
     int8 = int8_bytes_from_fp32(fp32, structured(2, 1, (160, 120)), {"method": "minmax", "images": 2})
     fp32_path.write_bytes(fp32)

@@ -146,17 +146,17 @@ extension GraphBuilder {
                  .window(windows, src: UnsafeRawPointer(raw(h)), dst: raw(input), channels: d, elementBytes: h.dtype.byteWidth,
                          pad: pad, reverse: false, branches: 2))
         }
-        let qkv = try mm(input, rows: units * side * side, qkvLayer, requantize: true)
+        let qkv = try mm(input, rows: units * side * side, qkvLayer, requantize: true, record: qkvLayer)
         let attn = try attention(q: AttentionOperand(t: qkv, column: 0, ld: 3 * a),
                                  k: AttentionOperand(t: qkv, column: a, ld: 3 * a),
                                  v: AttentionOperand(t: qkv, column: 2 * a, ld: 3 * a),
                                  units: units, side: side, heads: c.numHeads, hd: c.headDim, block + ".attn",
-                                 relPos: true, proj: proj) { u in
+                                 relPos: true, proj: proj, record: global ? block + ".attn.o" : nil) { u in
             global ? (g, g) : windows.validExtent(window: u % windows.windowCount)
         }
         var merged = attn
         if !global {
-            merged = try tensor(block + ".merged", attn.dtype, [2 * t, a])
+            merged = try tensor(block + ".merged", attn.dtype, [2 * t, a], record: block + ".attn.o")
             emit(block + ".unpartition", reads: [attn], writes: [merged],
                  .window(windows, src: UnsafeRawPointer(raw(attn)), dst: raw(merged), channels: a,
                          elementBytes: attn.dtype.byteWidth, pad: 0, reverse: true, branches: 2))

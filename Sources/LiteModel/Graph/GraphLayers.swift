@@ -180,11 +180,11 @@ extension GraphBuilder {
     /// heads of `hd`; the output (tokens x heads*hd) is int8 for the int8 layer `proj`, fp32 otherwise.
     /// `valid(u)` is the real extent of unit `u` (padded window queries are skipped).
     func attention(q qo: AttentionOperand, k ko: AttentionOperand, v vo: AttentionOperand, units: Int, side: Int,
-                   heads: Int, hd: Int, _ name: String, relPos: Bool, proj: String,
+                   heads: Int, hd: Int, _ name: String, relPos: Bool, proj: String, record: String? = nil,
                    valid: (Int) -> (rows: Int, cols: Int)) throws(GraphError) -> GTensor {
         let n = side * side, width = heads * hd
         let consumer = quantFor(proj)
-        let out = try tensor(name + ".out", consumer == nil ? .float32 : .int8, [units * n, width])
+        let out = try tensor(name + ".out", consumer == nil ? .float32 : .int8, [units * n, width], record: record)
         let blockRows = min(n, 32)
         let blocksPerHead = (n + blockRows - 1) / blockRows
         if int8 {
