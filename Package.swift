@@ -35,7 +35,8 @@ let package = Package(
         // Arena and memory plan, tensors, threads, clock, logging, config, sd_notify, signals.
         .target(name: "EdgeRuntime", dependencies: ["CEdgeShim"], swiftSettings: embeddedSafe),
         // Model file, ops, the Dual-SAM graph, C3P decoding, instances, RLE.
-        .target(name: "LiteModel", dependencies: ["EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
+        .target(name: "LiteModel", dependencies: ["EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe,
+                linkerSettings: [.linkedLibrary("m")]),  // libm: sqrtf, log/pow of the gamma LUT (the engine's kernels are reachable from its conformances)
         // Detections over ZeroMQ: publisher, subscriber, wire schema.
         .target(name: "Bus", dependencies: ["EdgeRuntime", "CEdgeShim", "CZmq"], swiftSettings: embeddedSafe),
         // The daemon's logic as a library so tests can drive it: CLI, pipeline, frame sources, GPIO.
@@ -43,6 +44,8 @@ let package = Package(
                 dependencies: ["EdgeRuntime", "LiteModel", "Bus", "CEdgeShim", "CGpiod", "CPng", "CTurboJpeg"], swiftSettings: embeddedSafe),
         // The process on the robot: a thin entry point over DaemonCore.
         .executableTarget(name: "edge-daemon", dependencies: ["DaemonCore", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
+        // Runs and measures the engine on raw frames (tests, benchmarks).
+        .executableTarget(name: "edge-bench", dependencies: ["LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
         .executableTarget(name: "bus-testpub", dependencies: ["Bus", "LiteModel", "EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe),
         // Embedded-mode test runner (XCTest does not exist in Embedded Swift); runs on the boards and under qemu.
         .executableTarget(name: "edge-selftest", dependencies: ["DaemonCore", "LiteModel", "Bus", "EdgeRuntime", "CEdgeShim"],

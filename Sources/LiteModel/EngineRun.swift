@@ -1,0 +1,156 @@
+import CEdgeShim
+import EdgeRuntime
+
+/// The engine's frame-size buffers, allocated once at load for the largest frame.
+final class FrameBuffers {
+    let maxPixels: Int
+    let maxInstances: Int
+    let rgb: UnsafeMutablePointer<UInt8>
+    let lut: UnsafeMutablePointer<UInt8>
+    let resizeScratch: UnsafeMutablePointer<Int32>
+    let gray: UnsafeMutablePointer<UInt8>
+    let mask: UnsafeMutablePointer<UInt8>
+    let labels: UnsafeMutablePointer<Int32>
+    let stack: UnsafeMutablePointer<Int32>
+    let instances: UnsafeMutablePointer<Instance>
+    let maskRLE: UnsafeMutableBufferPointer<UInt8>
+    /// All instance RLE strings, back to back; `rleStart/rleLength` locate each.
+    let instanceRLE: UnsafeMutableBufferPointer<UInt8>
+    let rleStart: UnsafeMutablePointer<Int>
+    let rleLength: UnsafeMutablePointer<Int>
+    let bytes: Int
+
+    init(options: EngineFrameOptions, side: Int) {
+        let pixels = options.maxFrameWidth * options.maxFrameHeight
+        maxPixels = pixels
+        maxInstances = options.maxInstances
+        rgb = .allocate(capacity: pixels * 3)
+        lut = .allocate(capacity: 256)
+        let scratchCount = Preprocess.resizeScratchCount(outWidth: max(side, options.maxFrameWidth))
+        resizeScratch = .allocate(capacity: scratchCount)
+        gray = .allocate(capacity: pixels)
+        mask = .allocate(capacity: pixels)
+        labels = .allocate(capacity: pixels)
+        stack = .allocate(capacity: pixels)
+        instances = .allocate(capacity: max(1, options.maxInstances))
+        let full = COCORLE.maxEncodedLength(height: options.maxFrameHeight, width: options.maxFrameWidth)
+        maskRLE = .allocate(capacity: full)
+        // An instance mask has at most 2 * area + 1 runs and the areas sum to at most the frame, so all instance
+        // strings together need at most (2 * pixels + instances) counts of `perCount` characters each.
+        let perCount = full / (pixels + 1)
+        let pool = (2 * pixels + options.maxInstances + 1) * perCount
+        instanceRLE = .allocate(capacity: pool)
+        rleStart = .allocate(capacity: max(1, options.maxInstances))
+        rleLength = .allocate(capacity: max(1, options.maxInstances))
+        bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 10 + full + pool
+            + max(1, options.maxInstances) * (MemoryLayout<Instance>.stride + 16)
+        // Touch every page now so the first frame does not fault them in.
+        rgb.update(repeating: 0, count: pixels * 3)
+        gray.update(repeating: 0, count: pixels)
+        mask.update(repeating: 0, count: pixels)
+        labels.update(repeating: 0, count: pixels)
+        stack.update(repeating: 0, count: pixels)
+        maskRLE.update(repeating: 0)
+        instanceRLE.update(repeating: 0)
+    }
+
+    deinit {
+        rgb.deallocate(); lut.deallocate(); resizeScratch.deallocate(); gray.deallocate(); mask.deallocate()
+        labels.deallocate(); stack.deallocate(); instances.deallocate(); maskRLE.deallocate()
+        instanceRLE.deallocate(); rleStart.deallocate(); rleLength.deallocate()
+    }
+}
+
+extension Engine {
+    /// Runs one frame: pre-processing, the graph, post-processing at source size (NUMERICS 7 and 8).
+    ///
+    /// `pixels` holds `height` rows of `step` bytes (`step >= width * bytesPerPixel`). Allocates nothing; the
+    /// result views engine buffers that the next `run` overwrites.
+    public func run(frame pixels: UnsafeRawBufferPointer, width: Int, height: Int, encoding: PixelFormat,
+                    step: Int) throws(EngineError) -> FrameResult {
+        guard width >= 1, height >= 1 else { throw .badFrame(reason: "empty frame") }
+        guard width <= frameOptions.maxFrameWidth, height <= frameOptions.maxFrameHeight else {
+            throw .frameTooLarge(width: width, height: height, maxWidth: frameOptions.maxFrameWidth,
+                                 maxHeight: frameOptions.maxFrameHeight)
+        }
+        guard step >= width * encoding.bytesPerPixel else { throw .badFrame(reason: "step shorter than a row") }
+        guard let base = pixels.baseAddress, pixels.count >= (height - 1) * step + width * encoding.bytesPerPixel else {
+            throw .badFrame(reason: "buffer shorter than height x step")
+        }
+        let b = buffers
+        let side = model.config.imgSize
+        var latency = LatencyBreakdown()
+        let t0 = edge_monotonic_ns()
+        do throws(OpError) {
+            try Preprocess.convertToRGB8(base.assumingMemoryBound(to: UInt8.self), width: width, height: height,
+                                         rowBytes: step, format: encoding, into: b.rgb)
+            Preprocess.gammaLUT(graySum: Preprocess.graySum(b.rgb, pixels: width * height), pixels: width * height,
+                                into: b.lut)
+            let alpha = tensorBytes(io.alpha), beta = tensorBytes(io.beta)
+            try Preprocess.resizeBilinear(b.rgb, srcW: width, srcH: height, channels: 3, into: alpha, dstW: side,
+                                          dstH: side, rows: 0..<side, scratch: b.resizeScratch)
+            beta.update(from: alpha, count: side * side * 3)
+            Preprocess.applyLUT(b.lut, to: beta, count: side * side * 3)
+        } catch { throw .badFrame(reason: opErrorText(error)) }
+        let t1 = edge_monotonic_ns()
+        executor.execute()
+        let t2 = edge_monotonic_ns()
+        let counts = try postprocess(width: width, height: height)
+        let t3 = edge_monotonic_ns()
+        latency.preprocessNs = t1 - t0
+        latency.inferenceNs = t2 - t1
+        latency.postprocessNs = t3 - t2
+        return FrameResult(width: width, height: height, found: counts.found, count: counts.stored,
+                           maskRLE: UnsafeBufferPointer(rebasing: b.maskRLE[0..<counts.maskLength]),
+                           sourceMap: UnsafeBufferPointer(start: b.gray, count: width * height), latency: latency,
+                           engine: self)
+    }
+
+    /// The 8-bit map at source size, threshold, instances and their RLE strings.
+    func postprocess(width: Int, height: Int) throws(EngineError) -> (found: Int, stored: Int, maskLength: Int) {
+        let b = buffers
+        let side = model.config.imgSize
+        let pixels = width * height
+        let counts: InstanceCounts
+        do throws(OpError) {
+            try Preprocess.resizeBilinear(tensorBytes(io.map8), srcW: side, srcH: side, channels: 1, into: b.gray,
+                                          dstW: width, dstH: height, rows: 0..<height, scratch: b.resizeScratch)
+            Postprocess.threshold(b.gray, count: pixels, into: b.mask)
+            counts = try Instances.label(b.gray, width: width, height: height, labels: b.labels, stack: b.stack,
+                                         instances: b.instances, capacity: b.maxInstances)
+        } catch { throw .badFrame(reason: opErrorText(error)) }
+        let maskLength = try encode(b.mask, width: width, height: height, into: b.maskRLE)
+        var used = 0
+        for index in 0..<counts.stored {
+            let id = b.instances[index].id
+            for p in 0..<pixels { b.mask[p] = b.labels[p] == id ? 1 : 0 }
+            let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[used...])
+            let length = try encode(b.mask, width: width, height: height, into: room)
+            b.rleStart[index] = used
+            b.rleLength[index] = length
+            used += length
+        }
+        return (counts.found, counts.stored, maskLength)
+    }
+
+    private func encode(_ mask: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
+                        into out: UnsafeMutableBufferPointer<UInt8>) throws(EngineError) -> Int {
+        do throws(RLEError) {
+            return try COCORLE.encode(mask: UnsafeBufferPointer(start: mask, count: width * height), height: height,
+                                      width: width, into: out)
+        } catch { throw .badFrame(reason: "RLE buffer too small (engine sizing bug)") }
+    }
+
+    func tensorBytes(_ t: GTensor) -> UnsafeMutablePointer<UInt8> {
+        (model.arena!.base + model.plan!.offsets[t.id] + t.offset * t.dtype.byteWidth).assumingMemoryBound(to: UInt8.self)
+    }
+
+    /// Instance `index` of the last frame.
+    func detection(_ index: Int) -> Detection {
+        let b = buffers
+        let inst = b.instances[index]
+        let rle = UnsafeBufferPointer(rebasing: b.instanceRLE[b.rleStart[index] ..< b.rleStart[index] + b.rleLength[index]])
+        return Detection(id: inst.id, area: inst.area, bbox: inst.bbox, centroid: inst.centroid, score: inst.score,
+                         maskRLE: rle)
+    }
+}

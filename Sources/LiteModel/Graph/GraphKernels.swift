@@ -1,0 +1,232 @@
+import EdgeRuntime
+
+// The executable form of the Dual-SAM graph: a flat list of kernels whose pointers are bound to the arena
+// and to the mapped weights at load. Each kernel splits into `count` independent units (rows, pixels,
+// query blocks) cut into chunks of `grain`; every output element is written inside one unit, so the bits
+// do not depend on the thread count (ThreadPool's chunking contract).
+
+/// A group of attention heads run as one parallel loop: unit `u` is head `u / blocksPerHead`,
+/// query block `u % blocksPerHead`.
+struct QAttentionGroup {
+    var heads: [QAttentionHead]
+    var blockRows: Int
+    var blocksPerHead: Int
+    var scratch: UnsafeMutableRawPointer
+    var scratchPerWorker: Int
+}
+
+/// fp32 counterpart of `QAttentionGroup`.
+struct FAttentionGroup {
+    var heads: [FAttentionHead]
+    var blockRows: Int
+    var blocksPerHead: Int
+    var scratch: UnsafeMutableRawPointer
+    var scratchPerWorker: Int
+}
+
+/// Element-wise and data-movement steps (units are elements, rows or pixels as noted).
+enum Pointwise {
+    /// `out = Q(x)`, elements.
+    case quantize(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Int8>, invScale: Float, zero: Int32)
+    /// `out = act(x)`, elements.
+    case activate(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, Activation)
+    /// `out = Q(act(x))`, elements (the activation feeding an int8 matmul).
+    case activateQ(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Int8>, Activation, invScale: Float, zero: Int32)
+    /// `out = x + y[i % period]`, elements (residual adds; period = count, or the positional table).
+    case add(x: UnsafePointer<Float>, y: UnsafePointer<Float>, period: Int, out: UnsafeMutablePointer<Float>)
+    /// `out = x + gate * y`, elements.
+    case gated(x: UnsafePointer<Float>, gate: Float, y: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>)
+    /// Channel concatenation of two HWC maps, pixels.
+    case concat(a: UnsafeRawPointer, ca: Int, b: UnsafeRawPointer, cb: Int, out: UnsafeMutableRawPointer, width: Int)
+    /// Patch rows of the model input, rows of the patch matrix (see `PatchSource`).
+    case patches(PatchSource)
+    /// C3P voting, output rows.
+    case c3p(p: UnsafePointer<Float>, side: Int, out: UnsafeMutablePointer<Float>)
+    /// The 8-bit map, elements.
+    case map8(pred: UnsafePointer<Float>, out: UnsafeMutablePointer<UInt8>)
+}
+
+/// How patch rows are made from the resized 8-bit images (docs/MODEL_FORMAT.md 6.1).
+struct PatchSource {
+    var alpha: UnsafePointer<UInt8>
+    /// The gamma image: a second block of rows (encoder) or added to alpha (MCP prompt input).
+    var beta: UnsafePointer<UInt8>
+    var sum: Bool
+    var side: Int, patch: Int, grid: Int
+    /// `N_c[u]`, 768 floats channel-major.
+    var values: UnsafePointer<Float>
+    /// int8 output with `Q(·; invScale, zero)`, or fp32 output.
+    var outQ: UnsafeMutablePointer<Int8>?
+    var outF: UnsafeMutablePointer<Float>?
+    var invScale: Float, zero: Int32
+
+    /// Writes patch row `r` (rows `>= grid^2` are the beta image's when not summing).
+    @inline(__always)
+    func row(_ r: Int) {
+        let t = grid * grid
+        let second = !sum && r >= t
+        let token = second ? r - t : r
+        let py = token / grid, px = token % grid
+        let k = patch * patch * 3
+        let a = second ? beta : alpha
+        for ky in 0..<patch {
+            for kx in 0..<patch {
+                let pix = ((py * patch + ky) * side + px * patch + kx) * 3
+                let col = r * k + (ky * patch + kx) * 3
+                for c in 0..<3 {
+                    var v = values[c * 256 + Int(a[pix + c])]
+                    if sum { v = v + values[c * 256 + Int(beta[pix + c])] }
+                    if let outQ { outQ[col + c] = quantize(v, invScale: invScale, zeroPoint: zero) } else { outF![col + c] = v }
+                }
+            }
+        }
+    }
+}
+
+/// One step of the executable graph.
+enum Kernel {
+    case qgemm(QGemm)
+    case fgemm(FGemm)
+    case norm(LayerNorm, rows: Int)
+    case qconv(QConv2d, scratch: UnsafeMutablePointer<Int8>, perWorker: Int)
+    case fconv(FConv2d, scratch: UnsafeMutablePointer<Float>, perWorker: Int)
+    case qconvT(QConvTranspose2x2)
+    case fconvT(FConvTranspose2x2)
+    case qattention(QAttentionGroup)
+    case fattention(FAttentionGroup)
+    case pointwise(Pointwise, count: Int)
+    /// Window partition (`reverse`: unpartition) of `branches` stacked token grids, whole grids as units.
+    case window(WindowGeometry, src: UnsafeRawPointer, dst: UnsafeMutableRawPointer, channels: Int, elementBytes: Int,
+                pad: UInt32, reverse: Bool, branches: Int)
+    /// The cross-attention value scramble, one unit.
+    case scramble(src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, tokens: Int, channels: Int)
+    /// DFAM channel attention, one unit (its pooled sums span every pixel).
+    case channelAttention(ChannelAttention, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+                          scratch: UnsafeMutablePointer<Float>)
+
+    /// Units of work and the chunk size; chunk boundaries never depend on the thread count.
+    var units: (count: Int, grain: Int) {
+        switch self {
+        case .qgemm(let g): return (g.m, 8)
+        case .fgemm(let g): return (g.m, 8)
+        case .norm(_, let rows): return (rows, 16)
+        case .qconv(let c, _, _): return (c.geometry.outH, 1)
+        case .fconv(let c, _, _): return (c.geometry.outH, 1)
+        case .qconvT(let c): return (c.inH, 1)
+        case .fconvT(let c): return (c.inH, 1)
+        case .qattention(let a): return (a.heads.count * a.blocksPerHead, 1)
+        case .fattention(let a): return (a.heads.count * a.blocksPerHead, 1)
+        case .pointwise(let p, let count):
+            switch p {
+            case .patches, .c3p: return (count, 4)
+            case .concat: return (count, 256)
+            default: return (count, 4096)
+            }
+        case .window(_, _, _, _, _, _, _, let branches): return (branches, 1)
+        case .scramble, .channelAttention: return (1, 1)
+        }
+    }
+
+    /// Runs units `range` on `worker` (whose scratch slices are private to it).
+    func run(_ range: Range<Int>, worker: Int) {
+        switch self {
+        case .qgemm(let g): g.run(rows: range)
+        case .fgemm(let g): g.run(rows: range)
+        case .norm(let n, _): n.run(rows: range)
+        case .qconv(let c, let s, let per): try! c.run(outRows: range, scratch: s + worker * per)
+        case .fconv(let c, let s, let per): try! c.run(outRows: range, scratch: s + worker * per)
+        case .qconvT(let c): c.run(inRows: range)
+        case .fconvT(let c): c.run(inRows: range)
+        case .qattention(let a):
+            for u in range {
+                let head = a.heads[u / a.blocksPerHead]
+                let start = (u % a.blocksPerHead) * a.blockRows
+                try! head.run(queries: start ..< min(start + a.blockRows, head.tokens), blockRows: a.blockRows,
+                              scratch: a.scratch + worker * a.scratchPerWorker, scratchBytes: a.scratchPerWorker)
+            }
+        case .fattention(let a):
+            for u in range {
+                let head = a.heads[u / a.blocksPerHead]
+                let start = (u % a.blocksPerHead) * a.blockRows
+                try! head.run(queries: start ..< min(start + a.blockRows, head.tokens), blockRows: a.blockRows,
+                              scratch: a.scratch + worker * a.scratchPerWorker, scratchBytes: a.scratchPerWorker)
+            }
+        case .pointwise(let p, _): Kernel.runPointwise(p, range)
+        case let .window(g, src, dst, c, width, pad, reverse, _):
+            for b in range { Kernel.runWindow(g, src: src, dst: dst, c: c, width: width, pad: pad, reverse: reverse, branch: b) }
+        case let .scramble(src, dst, tokens, channels):
+            Elementwise.scramble(src, tokens: tokens, channels: channels, into: dst)
+        case let .channelAttention(ca, x, out, scratch):
+            ca.run(x, into: out, scratch: scratch)
+        }
+    }
+
+    static func runWindow(_ g: WindowGeometry, src: UnsafeRawPointer, dst: UnsafeMutableRawPointer, c: Int, width: Int,
+                          pad: UInt32, reverse: Bool, branch b: Int) {
+        let grid = g.h * g.w * c, padded = g.windowCount * g.tokensPerWindow * c
+        if width == 1 {
+            let s = src.assumingMemoryBound(to: Int8.self), d = dst.assumingMemoryBound(to: Int8.self)
+            if reverse { g.unpartition(s + b * padded, c: c, into: d + b * grid) }
+            else { g.partition(s + b * grid, c: c, pad: Int8(truncatingIfNeeded: pad), into: d + b * padded) }
+        } else {
+            let s = src.assumingMemoryBound(to: Float.self), d = dst.assumingMemoryBound(to: Float.self)
+            if reverse { g.unpartition(s + b * padded, c: c, into: d + b * grid) }
+            else { g.partition(s + b * grid, c: c, pad: Float(bitPattern: pad), into: d + b * padded) }
+        }
+    }
+
+    static func runPointwise(_ p: Pointwise, _ range: Range<Int>) {
+        switch p {
+        case let .quantize(x, out, inv, z):
+            for i in range { out[i] = quantize(x[i], invScale: inv, zeroPoint: z) }
+        case let .activate(x, out, act):
+            for i in range { out[i] = act.apply(x[i]) }
+        case let .activateQ(x, out, act, inv, z):
+            for i in range { out[i] = quantize(act.apply(x[i]), invScale: inv, zeroPoint: z) }
+        case let .add(x, y, period, out):
+            for i in range { out[i] = x[i] + y[i % period] }
+        case let .gated(x, gate, y, out):
+            for i in range {
+                let g = gate * y[i]
+                out[i] = x[i] + g
+            }
+        case let .concat(a, ca, b, cb, out, width):
+            let c = ca + cb
+            for px in range {
+                (out + px * c * width).copyMemory(from: a + px * ca * width, byteCount: ca * width)
+                (out + (px * c + ca) * width).copyMemory(from: b + px * cb * width, byteCount: cb * width)
+            }
+        case .patches(let s):
+            for r in range { s.row(r) }
+        case let .c3p(prob, side, out):
+            C3P.vote(prob, height: side, width: side, rows: range, into: out)
+        case let .map8(pred, out):
+            for i in range { out[i] = Postprocess.to8Bit(pred[i]) }
+        }
+    }
+}
+
+/// Runs a kernel list on the pool without allocating: the executor is the pool's class-bound task.
+final class GraphExecutor: ParallelTask {
+    let kernels: [Kernel]
+    let pool: ThreadPool
+    private var current = 0
+
+    init(kernels: [Kernel], pool: ThreadPool) {
+        self.kernels = kernels
+        self.pool = pool
+    }
+
+    func run(_ range: Range<Int>, worker: Int) {
+        kernels[current].run(range, worker: worker)
+    }
+
+    /// Executes every kernel in order.
+    func execute() {
+        for index in 0..<kernels.count {
+            current = index
+            let (count, grain) = kernels[index].units
+            pool.parallelFor(count, grain: grain, task: self)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import XCTest
+import EdgeRuntime
+
+@testable import LiteModel
+
+/// Engine API: determinism over thread counts, typed errors, the plan, result buffers.
+final class EngineTests: XCTestCase {
+    /// Every kept intermediate, the RLE strings and the instances of one run, as bytes.
+    func snapshot(_ engine: Engine, _ result: FrameResult) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for name in engine.intermediateNames { out[name] = Array(engine.intermediate(name)!.bytes) }
+        out["#mask"] = Array(result.maskRLE)
+        out["#map"] = Array(result.sourceMap)
+        for i in 0..<result.count {
+            let d = result[i]
+            out["#instance" + String(i)] = Array(d.maskRLE) + Array("\(d.area) \(d.bbox) \(d.centroid) \(d.score)".utf8)
+        }
+        return out
+    }
+
+    func testOutputsAreIdenticalFor1And2And3Threads() throws {
+        let frame = try EngineFixtures.frame()
+        for model in ["fixture_int8.dsm", "fixture_fp32.dsm"] {
+            var reference: [String: [UInt8]]? = nil
+            for threads in [1, 2, 3] {
+                let engine = try EngineFixtures.load(model, threads: threads)
+                XCTAssertEqual(engine.model.pool.threadCount, threads)
+                let result = try EngineFixtures.run(engine, frame)
+                let snap = snapshot(engine, result)
+                XCTAssertGreaterThan(snap.count, 30)
+                if let reference {
+                    XCTAssertEqual(Set(snap.keys), Set(reference.keys))
+                    for (name, bytes) in reference { XCTAssertEqual(snap[name], bytes, model + " " + name + " with \(threads) threads") }
+                } else {
+                    reference = snap
+                }
+            }
+        }
+    }
+
+    func testRepeatedRunsGiveTheSameResult() throws {
+        let engine = try EngineFixtures.load("fixture_int8.dsm", threads: 2, keep: false)
+        let frame = try EngineFixtures.frame()
+        let first = try EngineFixtures.run(engine, frame)
+        let mask = Array(first.maskRLE), map = Array(first.sourceMap)
+        XCTAssertEqual(map.count, frame.width * frame.height)
+        for _ in 0..<3 {
+            let again = try EngineFixtures.run(engine, frame)
+            XCTAssertEqual(Array(again.maskRLE), mask)
+            XCTAssertEqual(Array(again.sourceMap), map)
+        }
+        // The RLE decodes to the thresholded source-size map; instance areas add up to the foreground.
+        let decoded = try COCORLE.decode(mask, height: frame.height, width: frame.width)
+        var foreground = 0
+        for i in 0..<map.count {
+            XCTAssertEqual(decoded[i], map[i] > 65 ? 1 : 0)
+            foreground += map[i] > 65 ? 1 : 0
+        }
+        var area = 0
+        for i in 0..<first.count {
+            let d = first[i]
+            XCTAssertEqual(try COCORLE.area(Array(d.maskRLE), height: frame.height, width: frame.width), d.area)
+            area += d.area
+        }
+        if first.found == first.count { XCTAssertEqual(area, foreground) }
+    }
+
+    func testBadFramesGetTypedErrors() throws {
+        let engine = try EngineFixtures.load("fixture_int8.dsm", keep: false)
+        let pixels = [UInt8](repeating: 100, count: 641 * 480 * 3)
+        try pixels.withUnsafeBytes { raw in
+            XCTAssertThrowsError(try engine.run(frame: raw, width: 641, height: 480, encoding: .rgb8, step: 641 * 3)) {
+                XCTAssertEqual($0 as? EngineError, .frameTooLarge(width: 641, height: 480, maxWidth: 640, maxHeight: 480))
+            }
+            XCTAssertThrowsError(try engine.run(frame: raw, width: 64, height: 48, encoding: .rgb8, step: 10)) {
+                guard case .badFrame = $0 as? EngineError else { return XCTFail("\($0)") }
+            }
+            let short = UnsafeRawBufferPointer(rebasing: raw[0..<100])
+            XCTAssertThrowsError(try engine.run(frame: short, width: 64, height: 48, encoding: .rgb8, step: 192)) {
+                guard case .badFrame = $0 as? EngineError else { return XCTFail("\($0)") }
+            }
+            XCTAssertThrowsError(try engine.run(frame: raw, width: 63, height: 48, encoding: .yuyv, step: 128)) {
+                guard case .badFrame = $0 as? EngineError else { return XCTFail("\($0)") }
+            }
+            XCTAssertThrowsError(try engine.run(frame: raw, width: 0, height: 48, encoding: .rgb8, step: 192))
+            // Every encoding runs.
+            for format in [PixelFormat.rgb8, .bgr8, .mono8, .yuyv] {
+                XCTAssertNoThrow(try engine.run(frame: raw, width: 64, height: 48, encoding: format, step: 64 * 3))
+            }
+        }
+    }
+
+    func testLoadErrors() throws {
+        let format = URL(fileURLWithPath: try EngineFixtures.path("fixture_int8.dsm")).deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("format/minimal.dsm").path
+        XCTAssertThrowsError(try Engine.load(path: format)) {
+            guard case .load(.file) = $0 as? EngineError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try Engine.load(path: "/nonexistent/model.dsm"))
+        let small = EngineOptions(threads: 1, memoryLimitBytes: 100_000)
+        XCTAssertThrowsError(try Engine.load(path: try EngineFixtures.path("fixture_int8.dsm"), options: small)) {
+            guard case .load(.plan(.exceedsLimit)) = $0 as? EngineError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try Engine.load(path: try EngineFixtures.path("fixture_int8.dsm"),
+                                             frames: EngineFrameOptions(maxFrameWidth: 0))) {
+            guard case .badOptions = $0 as? EngineError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testPlanReportAndArena() throws {
+        let path = try EngineFixtures.path("fixture_int8.dsm")
+        let engine = try EngineFixtures.load("fixture_int8.dsm", keep: false)
+        let report = engine.planReport()
+        XCTAssertEqual(report.arenaBytes, engine.arenaBytes)
+        XCTAssertGreaterThan(report.peakLiveBytes, 0)
+        XCTAssertLessThanOrEqual(report.peakLiveBytes, report.arenaBytes)
+        XCTAssertGreaterThan(report.stepCount, 100)
+        try engine.model.plan!.validate()
+        // The static planner (no arena) agrees with the loaded engine.
+        let planned = try Engine.plan(path: path)
+        XCTAssertEqual(planned.arenaBytes, report.arenaBytes)
+        XCTAssertEqual(planned.stepCount, report.stepCount)
+        // Keeping intermediates alive costs arena, never less.
+        let keeping = try EngineFixtures.load("fixture_int8.dsm", keep: true)
+        XCTAssertGreaterThanOrEqual(keeping.arenaBytes, engine.arenaBytes)
+        print(report.text)
+    }
+}
