@@ -4,7 +4,7 @@ import EdgeRuntime
 /// The model and engine settings (`[model]`).
 public struct ModelSettings: Equatable {
     /// The model file (env EDGE_MODEL).
-    public var path = "/usr/share/dualsam-edge/model.dsam"
+    public var path = "/usr/share/dualsam-edge/models/dualsam-tiny-int8.dsm"
     /// Inference threads (env EDGE_THREADS).
     public var threads = 2
     /// Upper bound on the arena and buffers; model load fails if the plan needs more.
