@@ -67,3 +67,31 @@ def test_output_is_identical_for_1_2_3_threads(tiny, tmp_path):
         assert np.array_equal(r["map"], runs[0]["map"])
         assert r["stdout"] == runs[0]["stdout"]
     assert runs[0]["instances"], "no instances: the comparison would be weak"
+
+
+def test_engine_rle_and_instances_decode_with_pycocotools(tiny, tmp_path):
+    """The full-frame and per-instance COCO RLE strings decode (pycocotools) to the thresholded source-size map
+    and its 8-connected components; area, bbox, centroid and score agree with the decoded masks."""
+    from pycocotools import mask as cocomask
+    from scipy import ndimage
+    _, int8 = tiny
+    rgb = load_rgb(SAMPLES / FRAMES[0])
+    h, w, _ = rgb.shape
+    r = run_engine(int8, rgb, tmp_path)
+    fg = r["map"] > 65
+    full = cocomask.decode({"size": [h, w], "counts": r["mask_rle"].encode()}).astype(bool)
+    assert np.array_equal(full, fg)
+    labels, n = ndimage.label(fg, structure=np.ones((3, 3), int))
+    assert len(r["instances"]) == min(n, 64) and n > 0
+    # Raster order of first pixel = scipy's label order (it also numbers components by first pixel in raster order).
+    for line in r["instances"]:
+        f = line.split()
+        ident, area = int(f[1]), int(f[3])
+        x, y, bw, bh = (int(v) for v in f[5:9])
+        cx, cy, score, rle = float(f[10]), float(f[11]), float(f[13]), f[15]
+        m = cocomask.decode({"size": [h, w], "counts": rle.encode()}).astype(bool)
+        assert np.array_equal(m, labels == ident), ident
+        ys, xs = np.nonzero(m)
+        assert area == m.sum() and (x, y, bw, bh) == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        assert abs(cx - xs.mean()) < 1e-3 and abs(cy - ys.mean()) < 1e-3
+        assert abs(score - r["map"][m].sum() / (255.0 * area)) < 1e-6
