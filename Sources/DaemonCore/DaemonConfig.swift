@@ -26,7 +26,7 @@ public struct ReplaySettings: Equatable {
     public var height = 0
 }
 
-/// A ZeroMQ SUB of raw camera frames (`[camera]`), see docs/WIRE-frames.md.
+/// A ZeroMQ SUB of raw camera frames (`[camera]`), see docs/WIRE.md, "Camera frames (input)".
 public struct CameraSettings: Equatable {
     public var endpoint = "tcp://127.0.0.1:5550"
     /// Subscription prefix; the first frame of each message must equal it.
