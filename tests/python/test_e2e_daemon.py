@@ -262,3 +262,50 @@ def test_notify_ready_after_load_then_stopping_and_exit_0_within_1s(daemon, mode
     processed = int(stop_line.split("processed ")[1].split(",")[0])
     assert processed == len(messages), (stop_line, len(messages))
     assert [m["frame_id"] for m in messages] == sorted(m["frame_id"] for m in messages)
+
+
+@pytest.mark.parametrize("encoding", ["bgr8", "yuyv"])
+def test_camera_frames_give_the_engines_output(daemon, model, short_dir, encoding):
+    """Frames from a camera driver over ZeroMQ (examples/camera_pub.py) reach the engine; a bgr8 frame gives
+    the same masks as the decoded file (the engine converts it back to RGB exactly)."""
+    frame = SAMPLES / "frame_12_320x240.jpg"
+    direct = subprocess.run([str(daemon), "infer", str(model), str(frame)], capture_output=True, text=True,
+                            timeout=300, env=environment())
+    assert direct.returncode == 0, direct.stderr
+    want = json.loads(direct.stdout)
+    camera = f"ipc://{short_dir}/camera.sock"
+    endpoint = f"ipc://{short_dir}/det.sock"
+    config = short_dir / "edge.conf"
+    config.write_text(f"[model]\npath = {model}\n[source]\nkind = camera\n[camera]\nendpoint = {camera}\n"
+                      f"[publish]\nendpoints = {endpoint}\ncamera = e2e\n[security]\nplaintext = true\n")
+    publisher = subprocess.Popen([sys.executable, str(ROOT / "examples/camera_pub.py"), "--endpoint", camera,
+                                  "--frames", str(frame), "--encoding", encoding, "--rate", "2", "--loop"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    context, sub = subscriber(endpoint)
+    proc = subprocess.Popen([str(daemon), "run", "--config", str(config)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environment())
+    try:
+        messages = []
+        deadline = time.monotonic() + 60
+        while len(messages) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            if sub.poll(200):
+                messages.append(json.loads(sub.recv_multipart()[1]))
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    finally:
+        for p in (proc, publisher):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        sub.close()
+        context.term()
+    assert proc.returncode == 0, stderr
+    assert len(messages) >= 2, stderr
+    for message in messages:
+        assert (message["image"]["width"], message["image"]["height"]) == (320, 240)
+        if encoding == "bgr8":
+            assert message["mask"]["counts"] == want["mask_rle"]
+            assert [i["mask"]["counts"] for i in message["instances"]] == [i["mask_rle"] for i in want["instances"]]
+        else:
+            # YUYV subsamples chroma: not the same pixels, but a real, full-size result.
+            assert message["mask"]["size"] == [240, 320] and message["mask"]["counts"]
