@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in camera driver: publishes raw frames for edge-daemon's camera source (docs/WIRE-frames.md).
+"""A stand-in camera driver: publishes raw frames for edge-daemon's camera source (docs/WIRE.md, "Camera frames (input)").
 
 Each message has three frames: the topic (default "frame"), a 42-byte little-endian header plus the
 frame_id, and the pixel rows. Frames come from image files (PNG/JPEG/PPM, via Pillow) or are synthetic.

@@ -1,4 +1,4 @@
-/// The camera-frame header (docs/WIRE-frames.md): 42 little-endian bytes, then the frame_id bytes.
+/// The camera-frame header (docs/WIRE.md, "Camera frames (input)"): 42 little-endian bytes, then the frame_id bytes.
 ///
 ///     offset size field
 ///     0      4    magic "EDGF"

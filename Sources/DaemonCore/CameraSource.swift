@@ -2,7 +2,7 @@ import Bus
 import CZmq
 import EdgeRuntime
 
-/// Raw camera frames from a ZeroMQ SUB socket: [topic][header][pixels] (docs/WIRE-frames.md).
+/// Raw camera frames from a ZeroMQ SUB socket: [topic][header][pixels] (docs/WIRE.md, "Camera frames (input)").
 public final class CameraSource: FrameSource {
     public let name: String
     private let settings: CameraSettings

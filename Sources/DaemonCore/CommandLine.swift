@@ -26,6 +26,10 @@ public enum Command: Equatable {
     case checkConfig(config: String)
     /// Write a new CURVE key pair.
     case keygen(secret: String, public: String)
+    /// Print the model's memory plan (`plan`), benchmark it (`bench`), or run it on images (hidden `infer`).
+    case plan(EngineCommandOptions)
+    case bench(EngineCommandOptions)
+    case infer(EngineCommandOptions)
 }
 
 /// Why a command line was rejected.
@@ -45,6 +49,13 @@ public func parseCommandLine(_ arguments: [String]) throws(UsageError) -> Comman
         return .version
     case "keygen":
         return try parseKeygen(Array(arguments.dropFirst()))
+    case "plan":
+        return .plan(try parseEngineCommand(Array(arguments.dropFirst()), command: first, allowed: ["--threads"], takesImages: false))
+    case "bench":
+        return .bench(try parseEngineCommand(Array(arguments.dropFirst()), command: first,
+                                             allowed: ["--threads", "--runs", "--width", "--height"], takesImages: false))
+    case "infer":
+        return .infer(try parseEngineCommand(Array(arguments.dropFirst()), command: first, allowed: ["--threads"], takesImages: true))
     case "run", "check-config":
         let config = try parseConfigOption(Array(arguments.dropFirst()), command: first)
         return first == "run" ? .run(config: config) : .checkConfig(config: config)
@@ -101,6 +112,9 @@ commands:
   check-config [--config FILE]  validate the config file and the files it names, then exit
   keygen --secret FILE --public FILE
                                 write a new CURVE key pair (secret 0600, public 0644; never overwrites)
+  plan MODEL [--threads N]      print the model's memory plan: arena, weights, peak live set, largest tensors
+  bench MODEL [--threads N] [--runs N] [--width W] [--height H]
+                                time the engine on a synthetic frame: first run, median/min/max, peak RSS, arena
   version                       print the version and build architecture
   --help                        print this help
 
@@ -141,6 +155,12 @@ public func runMain(_ arguments: [String], components: DaemonComponents = Daemon
         return checkConfig(path: path)
     case .run(let path):
         return run(path: path, components: components)
+    case .plan(let options):
+        return runPlanCommand(options)
+    case .bench(let options):
+        return runBenchCommand(options)
+    case .infer(let options):
+        return runInferCommand(options)
     case .keygen(let secret, let publicPath):
         do throws(BusError) {
             let pair = try writeCurveKeyPair(publicPath: publicPath, secretPath: secret)

@@ -4,7 +4,7 @@ import EdgeRuntime
 /// The model and engine settings (`[model]`).
 public struct ModelSettings: Equatable {
     /// The model file (env EDGE_MODEL).
-    public var path = "/usr/share/dualsam-edge/model.dsam"
+    public var path = "/usr/share/dualsam-edge/models/dualsam-tiny-int8.dsm"
     /// Inference threads (env EDGE_THREADS).
     public var threads = 2
     /// Upper bound on the arena and buffers; model load fails if the plan needs more.
@@ -26,7 +26,7 @@ public struct ReplaySettings: Equatable {
     public var height = 0
 }
 
-/// A ZeroMQ SUB of raw camera frames (`[camera]`), see docs/WIRE-frames.md.
+/// A ZeroMQ SUB of raw camera frames (`[camera]`), see docs/WIRE.md, "Camera frames (input)".
 public struct CameraSettings: Equatable {
     public var endpoint = "tcp://127.0.0.1:5550"
     /// Subscription prefix; the first frame of each message must equal it.

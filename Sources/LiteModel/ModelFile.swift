@@ -151,7 +151,11 @@ public final class ModelFile {
     public var configName: String? { configJSON["name"]?.stringValue }
 
     /// True for a container-only test file (config name "format-test"): valid as a container, never runnable.
-    public var isFormatTest: Bool { configName == ModelFormat.formatTestConfigName }
+    public var isFormatTest: Bool {
+        // Unwrapped first: `String? == String` miscompiles in the aarch64 Embedded build (crash under qemu).
+        guard let name = configName else { return false }
+        return name == ModelFormat.formatTestConfigName
+    }
 
     /// "1.0" -> (1, 0); nil unless digits, one dot, digits.
     static func parseVersion(_ text: String) -> (major: Int, minor: Int)? {

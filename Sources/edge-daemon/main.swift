@@ -2,5 +2,4 @@ import CEdgeShim
 import DaemonCore
 import EdgeRuntime
 
-// The engine's FrameProcessorFactory is not linked in yet: `run` reports that and exits 65.
-exit(runMain(processArguments(), components: DaemonComponents(processorFactory: nil, sinkFactory: BusSinkFactory())).rawValue)
+exit(runMain(processArguments(), components: DaemonComponents(processorFactory: EngineProcessorFactory(), sinkFactory: BusSinkFactory())).rawValue)

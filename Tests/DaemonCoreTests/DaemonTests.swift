@@ -177,7 +177,7 @@ final class DaemonTests: XCTestCase {
         ctx.signals.inject(.terminate)
         let code = run.wait()
         processor.unblock()
-        XCTAssertEqual(code, .runtime, "a stuck inference cannot finish within the grace period")
+        XCTAssertEqual(code, .success, "a frame still in inference at the end of the grace period is dropped, not a failure")
     }
 
     func testReloadSwapsModelAndKeepsOldOnFailure() throws {

@@ -7,9 +7,11 @@ daemon=${1:?usage: scripts/lib/demo.sh EDGE_DAEMON}
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-model=${EDGE_MODEL:-$(ls models/*.dsam 2>/dev/null | head -1)}
-if [ -z "$model" ] || [ ! -r "$model" ]; then
-    echo "run-demo: no model file in models/ (set EDGE_MODEL or build one with the tools)" >&2
+# The bundled model (cross/package installs it as /usr/share/dualsam-edge/models/dualsam-tiny-int8.dsm).
+model=${EDGE_MODEL:-models/dualsam-tiny-int8.dsm}
+if [ ! -r "$model" ]; then
+    echo "run-demo: the model file $model is missing, so there is nothing to run." >&2
+    echo "run-demo: put the trained int8 model there (docs/MODELS.md), or point EDGE_MODEL at a model file." >&2
     exit 1
 fi
 if [ -z "$(ls samples/*.{png,jpg,jpeg,ppm} 2>/dev/null)" ]; then
@@ -58,11 +60,6 @@ kill -TERM "$subscriber" 2>/dev/null
 wait "$subscriber" 2>/dev/null
 subscriber=
 
-if [ $status = 65 ] && grep -q "no inference engine" "$work/daemon.log"; then
-    echo "run-demo: NOT YET AVAILABLE: edge-daemon runs, but the inference engine is not linked into it yet," \
-         "so there are no detections to show (none are invented)."
-    exit 0
-fi
 if [ $status != 0 ]; then
     echo "run-demo: edge-daemon exited with status $status (see docs/DAEMON.md, exit codes)" >&2
     exit $status

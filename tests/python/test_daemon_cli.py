@@ -80,11 +80,12 @@ def test_missing_model_exits_65(setup):
     assert "absent.dsam" in result.stderr
 
 
-def test_run_without_an_engine_says_so(setup):
-    _, config = setup
+def test_run_with_a_file_that_is_not_a_model_exits_65(setup):
+    tmp, config = setup
     result = run("run", "--config", str(config))
     assert result.returncode == 65
-    assert "no inference engine" in result.stderr
+    assert result.stderr.startswith("<3>model: cannot load model %s: model file: truncated file" % (tmp / "model.dsam")), \
+        result.stderr
 
 
 def test_sample_config_checks_with_overrides(setup):
