@@ -1,18 +1,7 @@
 import EdgeRuntime
 
-/// Why a JSON text was rejected by `JSONParser`.
-public enum JSONSyntaxError: Equatable, Sendable {
-    case unexpectedEnd
-    case unexpectedCharacter
-    case invalidEscape
-    case invalidNumber
-    case numberTooLong
-    case invalidUTF8
-    case controlCharacterInString
-    case duplicateKey
-    case tooDeep
-    case trailingData
-}
+/// Why a JSON text was rejected (the shared parser's error kind; `tooLarge` surfaces as `messageTooLarge`).
+public typealias JSONSyntaxError = JSONError.Kind
 
 /// Everything that can go wrong on the bus: transport, encoding, decoding, security setup.
 public enum BusError: Error, Equatable {
@@ -59,6 +48,17 @@ public enum BusError: Error, Equatable {
         case .invalidKeyFile(let path, let line): return "invalid key file " + path + " (line " + String(line) + ")"
         case .invalidConfiguration(let reason): return "invalid bus configuration: " + reason
         case .endpointInUse(let endpoint): return "endpoint already in use by another process: " + endpoint
+        }
+    }
+}
+
+extension BusError {
+    /// The bus's view of a JSON parse failure: size as `messageTooLarge`, the rest as `malformedJSON`.
+    init(json error: JSONError, maxBytes: Int) {
+        if error.kind == .tooLarge {
+            self = .messageTooLarge(limit: maxBytes)
+        } else {
+            self = .malformedJSON(offset: error.offset, reason: error.kind)
         }
     }
 }

@@ -1,3 +1,5 @@
+import EdgeRuntime
+
 // Reads the messages of docs/WIRE.md back into values, checking the schema major, every required
 // field's presence and type, and value ranges. Unknown fields are ignored (minor versions add fields).
 
@@ -11,11 +13,11 @@ public enum BusMessage: Equatable {
 /// Decodes JSON message bodies into typed values with typed errors.
 public struct WireDecoder {
     /// The JSON limits (size, depth) applied before anything else.
-    public var parser: JSONParser
+    public var parser: WireJSONParser
 
     /// `maxBytes` bounds the message size (larger ones get `messageTooLarge`).
     public init(maxBytes: Int = 1 << 22, maxDepth: Int = 8) {
-        parser = JSONParser(maxBytes: maxBytes, maxDepth: maxDepth)
+        parser = WireJSONParser(maxBytes: maxBytes, maxDepth: maxDepth)
     }
 
     /// Decodes any message, dispatching on its "type".
@@ -256,7 +258,7 @@ private struct Fields {
 
     func u64(_ key: String) throws(BusError) -> UInt64 {
         guard case .number(let number) = try member(key) else { throw BusError.wrongType(field: path + key) }
-        guard let value = number.unsigned else { throw BusError.invalidValue(field: path + key) }
+        guard let value = number.uint64Value else { throw BusError.invalidValue(field: path + key) }
         return value
     }
 
@@ -271,7 +273,7 @@ private struct Fields {
     /// This value as an integer in min...max.
     func int(min: Int = 0, max: Int) throws(BusError) -> Int {
         guard case .number(let number) = value else { throw BusError.wrongType(field: fieldName) }
-        guard let exact = number.integer, exact >= Int64(min), exact <= Int64(max) else {
+        guard let exact = number.int64Value, exact >= Int64(min), exact <= Int64(max) else {
             throw BusError.invalidValue(field: fieldName)
         }
         return Int(exact)
@@ -280,7 +282,8 @@ private struct Fields {
     /// This value as a finite Double.
     func double() throws(BusError) -> Double {
         guard case .number(let number) = value else { throw BusError.wrongType(field: fieldName) }
-        guard number.double.isFinite else { throw BusError.invalidValue(field: fieldName) }
-        return number.double
+        let double = number.doubleValue
+        guard double.isFinite else { throw BusError.invalidValue(field: fieldName) }
+        return double
     }
 }

@@ -1,3 +1,5 @@
+import EdgeRuntime
+
 /// The architecture config of a model file (docs/MODEL_FORMAT.md section 3), typed and checked.
 public struct ModelConfig: Equatable {
     public let name: String

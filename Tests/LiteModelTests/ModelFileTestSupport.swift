@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import LiteModel
+import EdgeRuntime
 
 /// A tensor to write into a test file: safetensors dtype name, shape and raw little-endian bytes.
 struct TestTensor {

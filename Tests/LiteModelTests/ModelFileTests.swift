@@ -1,6 +1,7 @@
 import XCTest
 
 @testable import LiteModel
+import EdgeRuntime
 
 final class ModelFileTests: XCTestCase {
     private func unitConfig() throws -> ModelConfig {

@@ -1,8 +1,8 @@
 import XCTest
 
-@testable import LiteModel
+@testable import EdgeRuntime
 
-final class SafeTensorsJSONTests: XCTestCase {
+final class JSONTests: XCTestCase {
     private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(text) }
 
     func testValues() throws {
@@ -83,5 +83,75 @@ final class SafeTensorsJSONTests: XCTestCase {
             let bytes = (0..<count).map { _ in alphabet[rng.below(alphabet.count)] }
             _ = try? bytes.withUnsafeBytes { try JSONParser.parse($0) }
         }
+    }
+
+    // The bus's corpus (it parses with maxDepth 8 and 64-character numbers): kind and offset of each failure.
+    func testMalformedTextGivesKindsAndOffsets() {
+        let parser = JSONParser(maxBytes: 4096, maxDepth: 8, maxNumberLength: 64)
+        let cases: [(String, Int, JSONError.Kind)] = [
+            ("", 0, .unexpectedEnd),
+            ("{", 1, .unexpectedEnd),
+            ("{\"a\":1,}", 7, .unexpectedCharacter),
+            ("{\"a\" 1}", 5, .unexpectedCharacter),
+            ("[1 2]", 3, .unexpectedCharacter),
+            ("{\"a\":01}", 6, .invalidNumber),
+            ("{\"a\":-}", 6, .invalidNumber),
+            ("{\"a\":1.}", 7, .invalidNumber),
+            ("{\"a\":1e}", 7, .invalidNumber),
+            ("{\"a\":\"\\x\"}", 7, .invalidEscape),
+            ("{\"a\":\"\\ud800\"}", 12, .unexpectedCharacter),
+            ("{\"a\":\"\\udc00\"}", 12, .invalidEscape),
+            ("{\"a\":\"\u{1}\"}", 6, .controlCharacterInString),
+            ("{\"a\":1,\"a\":2}", 7, .duplicateKey),
+            ("{} x", 3, .trailingData),
+            ("tru", 3, .unexpectedEnd),
+            ("nul!", 3, .unexpectedCharacter),
+            ("{\"a\":" + String(repeating: "1", count: 70) + "}", 5, .numberTooLong),
+            (String(repeating: "[", count: 9) + String(repeating: "]", count: 9), 8, .tooDeep),
+        ]
+        for (text, offset, kind) in cases {
+            XCTAssertThrowsError(try parser.parse(text), text) { error in
+                XCTAssertEqual((error as? JSONError)?.offset, offset, text)
+                XCTAssertEqual((error as? JSONError)?.kind, kind, text)
+            }
+        }
+        // Invalid UTF-8 inside a string: a lone continuation byte, an overlong form, a surrogate, past U+10FFFF, truncated.
+        for bytes: [UInt8] in [[0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82]] {
+            let text = Array("{\"a\":\"".utf8) + bytes + Array("\"}".utf8)
+            XCTAssertThrowsError(try parser.parse(text)) { error in
+                XCTAssertEqual(error as? JSONError, JSONError(offset: 6, kind: .invalidUTF8, reason: "invalid UTF-8"))
+            }
+        }
+    }
+
+    func testSizeLimitAndMessages() {
+        let parser = JSONParser(maxBytes: 8)
+        XCTAssertNoThrow(try parser.parse("[1,2,3] "))
+        XCTAssertThrowsError(try parser.parse("[1,2,3,4]")) { error in
+            XCTAssertEqual((error as? JSONError)?.kind, .tooLarge)
+        }
+        XCTAssertThrowsError(try JSONParser.parse("\"abc")) { error in
+            XCTAssertEqual((error as? JSONError)?.description, "at byte 4: unterminated string")
+        }
+        XCTAssertThrowsError(try JSONParser.parse("[" + String(repeating: "1", count: 401) + "]")) { error in
+            XCTAssertEqual((error as? JSONError)?.description, "at byte 1: number longer than 400 characters")
+        }
+        XCTAssertNoThrow(try JSONParser.parse(String(repeating: "1", count: 400)))
+    }
+
+    func testIntegerAccessorsAreExact() throws {
+        func number(_ text: String) throws -> JSONNumber {
+            guard case .number(let n) = try JSONParser.parse(text) else { throw JSONError(offset: 0, kind: .invalidNumber, reason: "not a number") }
+            return n
+        }
+        XCTAssertEqual(try number("18446744073709551615").uint64Value, UInt64.max)
+        XCTAssertNil(try number("18446744073709551616").uint64Value)
+        XCTAssertNil(try number("-1").uint64Value)
+        XCTAssertEqual(try number("-0").uint64Value, 0)
+        XCTAssertEqual(try number("-9223372036854775808").int64Value, Int64.min)
+        XCTAssertNil(try number("-9223372036854775809").int64Value)
+        XCTAssertNil(try number("9223372036854775808").int64Value)
+        XCTAssertNil(try number("1.0").int64Value)
+        XCTAssertEqual(try number("1e400").doubleValue, .infinity)
     }
 }
