@@ -20,6 +20,8 @@ let package = Package(
     targets: [
         // Thin C layer over the POSIX headers (Swift code imports this, never Glibc).
         .target(name: "CEdgeShim", path: "Sources/CEdgeShim"),
+        // Leaf SIMD int8 GEMM kernels (x86 VNNI/AVX2, AArch64 SDOT/NEON), chosen at run time by QGemm.swift.
+        .target(name: "CKernels", path: "Sources/CKernels"),
         // C libraries from Debian -dev packages, found by their pkg-config names.
         .systemLibrary(name: "CZmq", path: "Sources/CZmq", pkgConfig: "libzmq",
                        providers: [.apt(["libzmq3-dev"])]),
@@ -35,7 +37,7 @@ let package = Package(
         // Arena and memory plan, tensors, threads, clock, logging, config, sd_notify, signals.
         .target(name: "EdgeRuntime", dependencies: ["CEdgeShim"], swiftSettings: embeddedSafe),
         // Model file, ops, the Dual-SAM graph, C3P decoding, instances, RLE.
-        .target(name: "LiteModel", dependencies: ["EdgeRuntime", "CEdgeShim"], swiftSettings: embeddedSafe,
+        .target(name: "LiteModel", dependencies: ["EdgeRuntime", "CEdgeShim", "CKernels"], swiftSettings: embeddedSafe,
                 linkerSettings: [.linkedLibrary("m")]),  // libm: sqrtf, log/pow of the gamma LUT (the engine's kernels are reachable from its conformances)
         // Detections over ZeroMQ: publisher, subscriber, wire schema.
         .target(name: "Bus", dependencies: ["EdgeRuntime", "CEdgeShim", "CZmq"], swiftSettings: embeddedSafe),

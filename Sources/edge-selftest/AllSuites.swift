@@ -6,6 +6,7 @@ func allSuites() -> [(inout TestRegistry) -> Void] {
         registerToolchainTests,
         registerEdgeRuntimeTests,
         registerLiteModelTests,
+        registerKernelTests,
         registerBusTests,
         registerDaemonCoreTests,
     ]

@@ -109,8 +109,8 @@ public struct QGemm {
         }
     }
 
-    /// The fast kernel over `rows` (clamped to 0..<M).
-    public func run(rows: Range<Int>) { qs8_gemm_2x4__swift(self, rows: rows) }
+    /// The fastest kernel this CPU runs (see `QGemmKernel.selected`) over `rows` (clamped to 0..<M).
+    public func run(rows: Range<Int>) { qs8GemmRun(self, rows: rows, kernel: QGemmKernel.selected) }
     /// The fast kernel over all rows.
     public func run() { run(rows: 0..<m) }
 }

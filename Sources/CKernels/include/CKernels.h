@@ -1,0 +1,29 @@
+// Leaf SIMD int8 GEMM kernels (no allocation, no I/O). Every kernel computes, for i < m and c < n,
+//   out[i * ldo + c] = sum_k (a[i * lda + k] - a_zero) * w[c * ldw + k]
+// exactly (int32, wrapping), using w_sum[c] = sum_k w[c * ldw + k] for the zero-point correction.
+// The scalar reference lives in Swift (LiteModel's qs8_gemm__scalar_ref); QGemm.swift picks one at run time.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// x86-64 AVX-512 VNNI (vpdpbusd on a+128), 4x4 tile of K-dot products, masked K tail.
+void qs8_gemm_raw_4x4__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                  const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// x86-64 AVX2 (sign-extend to int16, vpmaddwd), 2x4 tile, zero-padded K tail.
+void qs8_gemm_raw_2x4__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                            const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// AArch64 with the dot-product extension (sdot), 4x4 tile, zero-padded K tail; a no-op unless ckernels_has_neondot().
+void qs8_gemm_raw_4x4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                               const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// AArch64 plain NEON (smull + sadalp), 2x4 tile, zero-padded K tail (Cortex-A72 and older).
+void qs8_gemm_raw_2x4__neon(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                            const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// 1 when this build contains the x86 kernels, 0 otherwise.
+int ckernels_has_x86(void);
+/// 1 when this build contains the aarch64 kernels, 0 otherwise.
+int ckernels_has_aarch64(void);
+/// 1 when this build contains the dot-product kernel (compiled for a target with it), 0 otherwise.
+int ckernels_has_neondot(void);
+
+#endif

@@ -1,0 +1,119 @@
+// Run-time choice of the int8 GEMM kernel: the CPU's features at first use (cpuid on x86-64, HWCAP on
+// aarch64), overridable with EDGE_QGEMM_KERNEL=<name> or `QGemmKernel.force` (tests, benchmarks).
+import CEdgeShim
+import CKernels
+
+/// The int8 GEMM kernel variants; every one computes exactly the same int32 accumulators.
+public enum QGemmKernel: Int, CaseIterable {
+    /// `qs8_gemm__scalar_ref`: the plain reference loop.
+    case scalarRef
+    /// `qs8_gemm_2x4__swift`: portable Swift, left to LLVM's vectorizer.
+    case swift2x4
+    /// `qs8_gemm_raw_4x4__avx512vnni` (x86-64 AVX-512 VNNI).
+    case avx512vnni
+    /// `qs8_gemm_raw_2x4__avx2` (x86-64 AVX2).
+    case avx2
+    /// `qs8_gemm_raw_4x4__neondot` (AArch64 with the dot-product extension).
+    case neondot
+    /// `qs8_gemm_raw_2x4__neon` (AArch64 baseline NEON).
+    case neon
+
+    /// The name used by EDGE_QGEMM_KERNEL and in benchmark output.
+    public var name: String {
+        switch self {
+        case .scalarRef: return "scalar_ref"
+        case .swift2x4: return "swift_2x4"
+        case .avx512vnni: return "avx512vnni_4x4"
+        case .avx2: return "avx2_2x4"
+        case .neondot: return "neondot_4x4"
+        case .neon: return "neon_2x4"
+        }
+    }
+
+    /// Whether this CPU (and this build) can run the variant.
+    public var isAvailable: Bool {
+        switch self {
+        case .scalarRef, .swift2x4: return true
+        case .avx512vnni: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
+        case .avx2: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
+        case .neondot: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
+        case .neon: return ckernels_has_aarch64() != 0
+        }
+    }
+
+    /// Every variant this CPU can run, fastest-preferred first.
+    public static var available: [QGemmKernel] {
+        [.avx512vnni, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+    }
+
+    /// The variant `QGemm.run` uses: forced, else EDGE_QGEMM_KERNEL when it names an available one, else the best.
+    public static var selected: QGemmKernel {
+        if let k = forced { return k }
+        if let k = detected { return k }
+        var choice = available[0]
+        if let raw = getenv("EDGE_QGEMM_KERNEL") {
+            let wanted = String(cString: raw)
+            for k in available where k.name == wanted || k.name.hasPrefix(wanted + "_") { choice = k }
+        }
+        detected = choice
+        return choice
+    }
+
+    /// Forces a variant (nil returns to the detected one); the caller must not race it with running GEMMs.
+    public static func force(_ kernel: QGemmKernel?) { forced = kernel }
+
+    nonisolated(unsafe) private static var forced: QGemmKernel?
+    nonisolated(unsafe) private static var detected: QGemmKernel?
+}
+
+/// Runs `g` over `rows` with `kernel` (which must be available).
+public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
+    switch kernel {
+    case .scalarRef: qs8_gemm__scalar_ref(g, rows: rows)
+    case .swift2x4: qs8_gemm_2x4__swift(g, rows: rows)
+    default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
+    }
+}
+
+@inline(__always)
+func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
+                w: UnsafePointer<Int8>, ldw: Int, wSum: UnsafePointer<Int32>, out: UnsafeMutablePointer<Int32>, ldo: Int) {
+    let m32 = Int32(m), n32 = Int32(n), k32 = Int32(k)
+    switch kernel {
+    case .avx512vnni: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .avx2: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .neondot: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .neon: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .scalarRef, .swift2x4: break
+    }
+}
+
+/// A C kernel: straight into a raw output, else blocks of accumulators on the stack through the epilogue.
+func qs8GemmC(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
+    guard !rows.isEmpty else { return }
+    if case .raw(let out, let ld) = g.output {
+        qs8GemmRaw(kernel, m: rows.count, n: g.n, k: g.k, a: g.a + rows.lowerBound * g.lda, lda: g.lda, aZero: g.aZero,
+                   w: g.w, ldw: g.ldw, wSum: g.wRowSums, out: out + rows.lowerBound * ld, ldo: ld)
+        return
+    }
+    // 16 x 128 accumulators (8 KiB): a weight block of 128 rows stays in L2 across the 16 activation rows.
+    let mc = 16, nc = 128
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
+        let acc = buffer.baseAddress!
+        var i = rows.lowerBound
+        while i < rows.upperBound {
+            let mr = min(mc, rows.upperBound - i)
+            var c = 0
+            while c < g.n {
+                let nr = min(nc, g.n - c)
+                qs8GemmRaw(kernel, m: mr, n: nr, k: g.k, a: g.a + i * g.lda, lda: g.lda, aZero: g.aZero,
+                           w: g.w + c * g.ldw, ldw: g.ldw, wSum: g.wRowSums + c, out: acc, ldo: nr)
+                for r in 0..<mr {
+                    for q in 0..<nr { g.store(acc[r * nr + q], row: i + r, col: c + q) }
+                }
+                c += nr
+            }
+            i += mr
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import XCTest
+
+@testable import LiteModel
+
+/// Every int8 GEMM variant this CPU runs against `qs8_gemm__scalar_ref`: int32 accumulators and both
+/// epilogues must be exactly equal, on shapes off every tile size.
+final class KernelTests: XCTestCase {
+    struct Case {
+        var m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
+        var a: [Int8], w: [Int8], sums: [Int32]
+    }
+
+    func makeCase(_ m: Int, _ n: Int, _ k: Int, _ rng: inout TestRNG, aZero: Int32? = nil,
+                  fillA: Int8? = nil, fillW: Int8? = nil) -> Case {
+        let lda = k + rng.int(0...5), ldw = k + rng.int(0...3)
+        let a = fillA.map { [Int8](repeating: $0, count: max(m, 1) * lda) } ?? rng.int8s(max(m, 1) * lda)
+        let w = fillW.map { [Int8](repeating: $0, count: n * ldw) } ?? rng.int8s(n * ldw)
+        var sums = [Int32](repeating: 0, count: n)
+        w.withUnsafeBufferPointer { wp in
+            sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+        }
+        return Case(m: m, n: n, k: k, lda: lda, ldw: ldw, aZero: aZero ?? Int32(rng.int(-128...127)), a: a, w: w, sums: sums)
+    }
+
+    /// Raw accumulators of `kernel` over `rows`; untouched cells keep the sentinel.
+    func raw(_ c: Case, _ kernel: QGemmKernel, rows: Range<Int>? = nil, ld: Int? = nil) throws -> [Int32] {
+        let ld = ld ?? c.n
+        var out = [Int32](repeating: Int32.min, count: max(c.m, 1) * ld)
+        try c.a.withUnsafeBufferPointer { a in
+            try c.w.withUnsafeBufferPointer { w in
+                try c.sums.withUnsafeBufferPointer { s in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
+                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
+                                          output: .raw(o.baseAddress!, ld: ld))
+                        qs8GemmRun(g, rows: rows ?? 0..<c.m, kernel: kernel)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Equal arrays, or one failure naming the first differing index (not two full dumps).
+    func assertSame<T: Equatable>(_ got: [T], _ want: [T], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard got.count == want.count else { return XCTFail("\(what): \(got.count) vs \(want.count) values", file: file, line: line) }
+        if let i = got.indices.first(where: { got[$0] != want[$0] }) {
+            XCTFail("\(what): index \(i): \(got[i]) != \(want[i])", file: file, line: line)
+        }
+    }
+
+    var fastKernels: [QGemmKernel] { QGemmKernel.available.filter { $0 != .scalarRef } }
+
+    func testThisCPUHasItsExpectedKernels() {
+        #if arch(x86_64)
+        if QGemmKernel.avx2.isAvailable { XCTAssertNotEqual(QGemmKernel.selected, .swift2x4) }
+        XCTAssertFalse(QGemmKernel.neon.isAvailable)
+        #endif
+        XCTAssertTrue(QGemmKernel.selected.isAvailable)
+        print("KernelTests: available " + QGemmKernel.available.map(\.name).joined(separator: ", ")
+              + "; selected " + QGemmKernel.selected.name)
+    }
+
+    func testRawAccumulatorsEqualReferenceOnAwkwardShapes() throws {
+        var rng = TestRNG(6)
+        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 63), (1, 1, 64), (1, 1, 65), (2, 3, 5), (3, 5, 17),
+                                         (4, 4, 16), (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1),
+                                         (17, 19, 200), (4, 8, 768), (5, 5, 4099), (0, 3, 8)]
+        for kernel in fastKernels {
+            for (m, n, k) in shapes {
+                let c = makeCase(m, n, k, &rng)
+                assertSame(try raw(c, kernel), try raw(c, .scalarRef), "\(kernel.name) m=\(m) n=\(n) k=\(k)")
+            }
+        }
+    }
+
+    func testExtremeValuesAndLargestK() throws {
+        var rng = TestRNG(7)
+        // (a - z_a) * w at its largest magnitude, over the largest K QGemm accepts: the sums reach ~±1.07e9.
+        let extremes: [(Int8, Int8, Int32)] = [(-128, -128, 127), (127, -128, -128), (127, 127, -128), (-128, 127, 127),
+                                               (0, -128, 0), (-128, -128, -128)]
+        for kernel in fastKernels {
+            for (fa, fw, z) in extremes {
+                let c = makeCase(3, 5, 1 << 15, &rng, aZero: z, fillA: fa, fillW: fw)
+                let ref = try raw(c, .scalarRef)
+                XCTAssertEqual(ref[0], (Int32(fa) - z) * Int32(fw) * Int32(1 << 15))
+                assertSame(try raw(c, kernel), ref, "\(kernel.name) a=\(fa) w=\(fw) z=\(z)")
+            }
+            for z: Int32 in [-128, 0, 127] {
+                let c = makeCase(6, 11, 1000, &rng, aZero: z)
+                assertSame(try raw(c, kernel), try raw(c, .scalarRef), "\(kernel.name) z=\(z)")
+            }
+        }
+    }
+
+    func testRowRangesAndOutputStrideLeaveOtherCellsAlone() throws {
+        var rng = TestRNG(8)
+        let c = makeCase(23, 10, 70, &rng)
+        for kernel in fastKernels {
+            assertSame(try raw(c, kernel, rows: 5..<18, ld: 13), try raw(c, .scalarRef, rows: 5..<18, ld: 13), kernel.name)
+            assertSame(try raw(c, kernel, rows: 22..<40, ld: 10), try raw(c, .scalarRef, rows: 22..<40, ld: 10), kernel.name)
+        }
+    }
+
+    /// Both epilogues through the stack-blocked path (M and N past its 16 x 128 blocks).
+    func testEpiloguesEqualReference() throws {
+        var rng = TestRNG(9)
+        for (m, n, k) in [(37, 300, 77), (16, 128, 64), (1, 129, 3)] {
+            let c = makeCase(m, n, k, &rng)
+            let scale = rng.floats(n, 1e-4, 1e-2), fbias = rng.floats(n, -1, 1)
+            let mult = (0..<n).map { _ in Int32(rng.int((1 << 30)...Int(Int32.max))) }
+            let shift = (0..<n).map { _ in Int32(rng.int(36...42)) }
+            let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }, zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
+            func run(_ kernel: QGemmKernel) throws -> ([Float], [Int8]) {
+                var f = [Float](repeating: .nan, count: m * n), q = [Int8](repeating: 0, count: m * n)
+                try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
+                    try scale.withUnsafeBufferPointer { sc in try fbias.withUnsafeBufferPointer { fb in
+                        try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
+                            try qbias.withUnsafeBufferPointer { qb in try zout.withUnsafeBufferPointer { zo in
+                                try f.withUnsafeMutableBufferPointer { fo in try q.withUnsafeMutableBufferPointer { qo in
+                                    let deq = QDequantParams(scale: sc.baseAddress!, bias: fb.baseAddress!)
+                                    let req = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!,
+                                                             bias: qb.baseAddress!, zeroPoint: zo.baseAddress!)
+                                    for output in [QGemmOutput.dequant(fo.baseAddress!, ld: n, deq), .requant(qo.baseAddress!, ld: n, req)] {
+                                        let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
+                                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!, output: output)
+                                        qs8GemmRun(g, rows: 0..<m, kernel: kernel)
+                                    }
+                                } }
+                            } }
+                        } }
+                    } }
+                } } }
+                return (f, q)
+            }
+            let (fr, qr) = try run(.scalarRef)
+            XCTAssertGreaterThan(Set(qr).count, 20, "requant outputs should spread over int8")
+            for kernel in fastKernels {
+                let (f, q) = try run(kernel)
+                assertBitEqual(f, fr, "\(kernel.name) dequant m=\(m) n=\(n)")
+                assertSame(q, qr, "\(kernel.name) requant m=\(m) n=\(n)")
+            }
+        }
+    }
+
+    func testForceSelectsAndReleasesAVariant() {
+        let detected = QGemmKernel.selected
+        QGemmKernel.force(.scalarRef)
+        XCTAssertEqual(QGemmKernel.selected, .scalarRef)
+        QGemmKernel.force(nil)
+        XCTAssertEqual(QGemmKernel.selected, detected)
+    }
+}
