@@ -8,5 +8,7 @@ func allSuites() -> [(inout TestRegistry) -> Void] {
         registerLiteModelTests,
         registerBusTests,
         registerDaemonCoreTests,
+        registerKernelTests,
+        registerGoldenTests,
     ]
 }
