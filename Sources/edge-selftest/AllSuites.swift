@@ -6,8 +6,10 @@ func allSuites() -> [(inout TestRegistry) -> Void] {
         registerToolchainTests,
         registerEdgeRuntimeTests,
         registerLiteModelTests,
-        registerKernelTests,
+        registerQGemmKernelTests,
         registerBusTests,
         registerDaemonCoreTests,
+        registerKernelTests,
+        registerGoldenTests,
     ]
 }

@@ -1,136 +1,348 @@
-import EdgeRuntime
 import LiteModel
 
-/// Every int8 GEMM variant this CPU runs against `qs8_gemm__scalar_ref` on the target (under qemu with
-/// -cpu cortex-a76 for the dot-product kernel, -cpu cortex-a72 for plain NEON): exactly equal int32 results.
+/// Every fast kernel against its scalar reference on awkward shapes: the Embedded-mode port of a
+/// representative subset of Tests/LiteModelTests/Ops*Tests.swift, so the SDOT / NEON code paths of the
+/// aarch64 builds are checked on the target CPUs (and under qemu).
 func registerKernelTests(_ registry: inout TestRegistry) {
-    registry.add("Kernels/the expected variant is selected") { t in
-        printLine("  int8 GEMM kernels: " + kernelNames(QGemmKernel.available) + "; selected " + QGemmKernel.selected.name)
-        #if arch(arm64)
-        t.expect(QGemmKernel.neon.isAvailable, "plain NEON must exist on every aarch64 build")
-        let expected: QGemmKernel = QGemmKernel.neondot.isAvailable ? .neondot : .neon
-        t.expect(QGemmKernel.selected == expected, "selected " + QGemmKernel.selected.name + ", expected " + expected.name)
-        #else
-        t.expect(QGemmKernel.selected.isAvailable, "the selected kernel must be available")
-        #endif
+    registry.add("Kernels/int8 GEMM (QGemm.run) equals qs8_gemm__scalar_ref: raw, dequant, requant, split rows") { t in
+        opTest(&t) { t throws(OpError) in try int8GemmCases(&t) }
     }
-    registry.add("Kernels/raw accumulators equal the reference on awkward shapes") { t in
-        var seed: UInt64 = 6
-        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 15), (1, 1, 16), (1, 1, 17), (2, 3, 5), (3, 5, 17), (4, 4, 16),
-                                         (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1), (17, 19, 200),
-                                         (4, 8, 768), (3, 5, 4099)]
-        for kernel in fastKernels() {
-            for (m, n, k) in shapes {
-                let c = KernelCase(m: m, n: n, k: k, seed: &seed)
-                compare(&t, c.run(kernel), c.run(.scalarRef), kernel.name + " " + shapeText(m, n, k))
+    registry.add("Kernels/fp32 GEMM (FGemm.run) equals f32_gemm__scalar_ref bit for bit") { t in
+        opTest(&t) { t throws(OpError) in try f32GemmCases(&t) }
+    }
+    registry.add("Kernels/int8 convs (1x1, 3x3, dilation 2, stride 2, patch) equal the direct convolution") { t in
+        opTest(&t) { t throws(OpError) in try int8ConvCases(&t) }
+    }
+    registry.add("Kernels/fp32 convs equal the direct convolution in seq order, bit for bit") { t in
+        opTest(&t) { t throws(OpError) in try f32ConvCases(&t) }
+    }
+    registry.add("Kernels/int8 transposed conv 2x2 (fast and reference) equals the direct definition") { t in
+        opTest(&t) { t throws(OpError) in try transposedConvCases(&t) }
+    }
+    registry.add("Kernels/int8 attention (tiled) equals qs8_attention__scalar_ref bit for bit") { t in
+        opTest(&t) { t throws(OpError) in try int8AttentionCases(&t) }
+    }
+    registry.add("Kernels/fp32 attention (tiled) equals f32_attention__scalar_ref bit for bit") { t in
+        opTest(&t) { t throws(OpError) in try f32AttentionCases(&t) }
+    }
+    registry.add("Kernels/bilinear resize (row ranges) equals resizeBilinear__scalar_ref") { t in
+        opTest(&t) { t throws(OpError) in try resizeCases(&t) }
+    }
+}
+
+/// M, N, K not multiples of the tiles (2x4, 4x4, 4x16c4), plus K = 768 (the encoder width).
+let gemmShapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (1, 1, 7), (4, 4, 1), (5, 3, 9), (7, 17, 33), (9, 1, 64),
+                                              (4, 16, 768), (13, 21, 100), (3, 6, 2)]
+
+func int8GemmCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(42)
+    for (m, n, k) in gemmShapes {
+        let shape = shapeName(m, n, k)
+        let lda = k + rng.int(0...3), ldw = k + rng.int(0...2)
+        let a = rng.int8s(m * lda), w = rng.int8s(n * ldw, -127...127), aZero = Int32(rng.int(-128...127))
+        var sums = [Int32](repeating: 0, count: n)
+        qs8RowSums(w, n: n, k: k, ldw: ldw, into: &sums)
+        let scale = rng.floats(n, 1e-4, 1e-2), fbias = rng.floats(n, -1, 1)
+        // r = M / 2^sh near 30 / typical |acc| (~135 sqrt K), so requantized outputs spread over int8.
+        var center = 31, typical = 135 * Double(k).squareRoot() * 1.4142135
+        while typical >= 2 { typical /= 2; center += 1 }
+        let mult = (0..<n).map { _ in Int32(rng.int((1 << 30)...Int(Int32.max))) }
+        let shift = (0..<n).map { _ in Int32(rng.int((center - 1)...(center + 1))) }
+        let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }
+        let zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
+        // The kernels keep pointers to these arrays past the init calls: keep the arrays alive to the end.
+        defer { withExtendedLifetime((a, w, sums, scale, fbias, mult, shift, qbias, zout)) {} }
+
+        // Raw int32 accumulators against the literal definition.
+        let raw = filled(m * n, Int32(0)), rawRef = filled(m * n, Int32(0))
+        defer { raw.deallocate(); rawRef.deallocate() }
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                  output: .raw(raw.baseAddress!, ld: n)).run()
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0
+                for kk in 0..<k { s += (Int(a[i * lda + kk]) - Int(aZero)) * Int(w[j * ldw + kk]) }
+                rawRef[i * n + j] = Int32(s)
             }
         }
+        t.expectSame(raw, rawRef, "raw " + shape)
+
+        // Dequantized: fast vs reference, and the reference vs its definition.
+        let f = filled(m * n, Float.nan), fr = filled(m * n, Float.nan)
+        defer { f.deallocate(); fr.deallocate() }
+        let d = QDequantParams(scale: scale, bias: fbias)
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                  output: .dequant(f.baseAddress!, ld: n, d)).run()
+        qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                                       output: .dequant(fr.baseAddress!, ld: n, d)), rows: 0..<m)
+        t.expectBitEqual(f, fr, "dequant " + shape)
+        for i in 0..<(m * n) where fr[i] != Float(rawRef[i]) * scale[i % n] + fbias[i % n] {
+            t.fail("dequant reference " + shape + " differs from acc * scale + bias at " + String(i)); break
+        }
+
+        // Requantized: fast, fast in two row ranges (one out of range), reference.
+        let q = filled(m * n, Int8(0)), qs = filled(m * n, Int8(0)), qr = filled(m * n, Int8(0))
+        defer { q.deallocate(); qs.deallocate(); qr.deallocate() }
+        let r = QRequantParams(multiplier: mult, shift: shift, bias: qbias, zeroPoint: zout)
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                  output: .requant(q.baseAddress!, ld: n, r)).run()
+        let split = try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                              output: .requant(qs.baseAddress!, ld: n, r))
+        let mid = m / 2 + 1
+        split.run(rows: mid..<(m + 5))
+        split.run(rows: 0..<mid)
+        qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+                                       output: .requant(qr.baseAddress!, ld: n, r)), rows: 0..<m)
+        t.expectSame(q, qr, "requant " + shape)
+        t.expectSame(qs, qr, "requant split " + shape)
+        if m * n >= 16 {
+            var seen = [Bool](repeating: false, count: 256), distinct = 0
+            for v in q where !seen[Int(v) + 128] { seen[Int(v) + 128] = true; distinct += 1 }
+            t.expect(distinct > 4, "requant outputs should vary " + shape + ": " + String(distinct) + " distinct")
+        }
     }
-    registry.add("Kernels/extreme values at the largest K") { t in
-        var seed: UInt64 = 7
-        let extremes: [(Int8, Int8, Int32)] = [(-128, -128, 127), (127, -128, -128), (127, 127, -128), (-128, 127, 127)]
-        for kernel in fastKernels() {
-            for (fa, fw, z) in extremes {
-                let c = KernelCase(m: 3, n: 5, k: 1 << 15, seed: &seed, aZero: z, fillA: fa, fillW: fw)
-                let ref = c.run(.scalarRef)
-                t.expectEqual(ref[0], (Int32(fa) - z) * Int32(fw) * Int32(1 << 15), "reference sum")
-                compare(&t, c.run(kernel), ref, kernel.name + " a=" + String(fa) + " w=" + String(fw) + " z=" + String(z))
+}
+
+func f32GemmCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(5)
+    for (m, n, k) in gemmShapes {
+        let lda = k + 1
+        let a = rng.floats(m * lda, -3, 3), w = rng.floats(n * k, -1, 1), bias = rng.floats(n)
+        defer { withExtendedLifetime((a, w)) {} }
+        for useBias in [false, true] {
+            let what = "f32 gemm " + shapeName(m, n, k) + (useBias ? " bias" : "")
+            let o = filled(m * (n + 2), Float.nan), r = filled(m * (n + 2), Float.nan)
+            defer { o.deallocate(); r.deallocate() }
+            try bias.withUnsafeBufferPointer { (bp) throws(OpError) in
+                let b = useBias ? bp.baseAddress : nil
+                let g = try FGemm(m: m, n: n, k: k, a: a, lda: lda, w: w, bias: b, out: o.baseAddress!, ldo: n + 2)
+                g.run(rows: 0..<1)
+                g.run(rows: 1..<m)
+                f32_gemm__scalar_ref(try FGemm(m: m, n: n, k: k, a: a, lda: lda, w: w, bias: b,
+                                               out: r.baseAddress!, ldo: n + 2), rows: 0..<m)
             }
-        }
-    }
-    registry.add("Kernels/requantize epilogue through the blocked path") { t in
-        var seed: UInt64 = 9
-        let c = KernelCase(m: 37, n: 300, k: 77, seed: &seed)
-        for kernel in fastKernels() {
-            compare(&t, c.requant(kernel), c.requant(.scalarRef), kernel.name + " requant")
+            t.expectBitEqual(o, r, what)
+            for i in 0..<m where !o[i * (n + 2) + n].isNaN { t.fail(what + ": padding column written in row " + String(i)); break }
+            var sum: Float = 0
+            for kk in 0..<k { sum = sum + a[kk] * w[kk] }
+            t.expect(o[0] == (useBias ? sum + bias[0] : sum), what + ": element 0 is not the seq-order dot product")
         }
     }
 }
 
-func fastKernels() -> [QGemmKernel] { QGemmKernel.available.filter { $0 != .scalarRef } }
+struct ConvSpec { var h: Int, w: Int, cin: Int, cout: Int, kernel: Int, stride: Int, pad: Int, dilation: Int }
 
-func kernelNames(_ kernels: [QGemmKernel]) -> String {
-    var text = ""
-    for k in kernels { text += (text.isEmpty ? "" : ", ") + k.name }
-    return text
+let convSpecs: [ConvSpec] = [
+    ConvSpec(h: 32, w: 32, cin: 3, cout: 5, kernel: 16, stride: 16, pad: 0, dilation: 1),   // patch embed
+    ConvSpec(h: 5, w: 7, cin: 9, cout: 6, kernel: 1, stride: 1, pad: 0, dilation: 1),       // 1x1
+    ConvSpec(h: 6, w: 5, cin: 4, cout: 7, kernel: 3, stride: 1, pad: 1, dilation: 1),       // 3x3
+    ConvSpec(h: 7, w: 6, cin: 5, cout: 3, kernel: 3, stride: 1, pad: 2, dilation: 2),       // 3x3 dilation 2
+    ConvSpec(h: 2, w: 3, cin: 2, cout: 5, kernel: 3, stride: 1, pad: 2, dilation: 2),       // all border
+    ConvSpec(h: 9, w: 8, cin: 3, cout: 4, kernel: 3, stride: 2, pad: 1, dilation: 1),
+]
+
+func convName(_ s: ConvSpec) -> String {
+    shapeName(s.h, s.w, s.cin) + "->" + String(s.cout) + " k" + String(s.kernel) + " s" + String(s.stride)
+        + " p" + String(s.pad) + " d" + String(s.dilation)
 }
 
-func shapeText(_ m: Int, _ n: Int, _ k: Int) -> String {
-    "m=" + String(m) + " n=" + String(n) + " k=" + String(k)
-}
-
-func compare<T: BinaryInteger>(_ t: inout TestContext, _ got: [T], _ want: [T], _ what: String) {
-    guard got.count == want.count else { return t.fail(what + ": sizes differ") }
-    for i in 0..<got.count where got[i] != want[i] {
-        return t.fail(what + ": index " + String(i) + " got " + String(got[i]) + ", expected " + String(want[i]))
-    }
-}
-
-/// One GEMM's inputs from a small LCG (no Foundation on the target).
-struct KernelCase {
-    let m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
-    var a: [Int8], w: [Int8], sums: [Int32]
-
-    init(m: Int, n: Int, k: Int, seed: inout UInt64, aZero: Int32? = nil, fillA: Int8? = nil, fillW: Int8? = nil) {
-        func next(_ s: inout UInt64) -> Int {
-            s = s &* 6364136223846793005 &+ 1442695040888963407
-            return Int(truncatingIfNeeded: s >> 33)
-        }
-        self.m = m; self.n = n; self.k = k
-        lda = k + next(&seed) % 5
-        ldw = k + next(&seed) % 3
-        self.aZero = aZero ?? Int32(next(&seed) % 256 - 128)
-        a = [Int8](repeating: fillA ?? 0, count: m * lda)
-        w = [Int8](repeating: fillW ?? 0, count: n * ldw)
-        if fillA == nil { for i in 0..<a.count { a[i] = Int8(truncatingIfNeeded: next(&seed)) } }
-        if fillW == nil { for i in 0..<w.count { w[i] = Int8(truncatingIfNeeded: next(&seed)) } }
-        sums = [Int32](repeating: 0, count: n)
-        let (n, k, ldw) = (n, k, ldw)
-        w.withUnsafeBufferPointer { wp in
-            sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
-        }
-    }
-
-    func run(_ kernel: QGemmKernel) -> [Int32] {
-        var out = [Int32](repeating: Int32.min, count: m * n)
-        a.withUnsafeBufferPointer { a in
-            w.withUnsafeBufferPointer { w in
-                sums.withUnsafeBufferPointer { s in
-                    out.withUnsafeMutableBufferPointer { o in
-                        guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
-                                                 w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 output: .raw(o.baseAddress!, ld: n)) else { return }
-                        qs8GemmRun(g, rows: 0..<m, kernel: kernel)
-                    }
+func int8ConvCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(9)
+    for s in convSpecs {
+        let g = try ConvGeometry(inH: s.h, inW: s.w, inC: s.cin, outC: s.cout, kernel: s.kernel, stride: s.stride,
+                                 pad: s.pad, dilation: s.dilation)
+        let x = rng.int8s(s.h * s.w * s.cin), w = rng.int8s(s.cout * g.k, -127...127), z = Int32(rng.int(-128...127))
+        var sums = [Int32](repeating: 0, count: s.cout)
+        qs8RowSums(w, n: s.cout, k: g.k, into: &sums)
+        defer { withExtendedLifetime((x, w, sums)) {} }
+        let want = filled(g.outH * g.outW * s.cout, Int32(0))
+        defer { want.deallocate() }
+        for oy in 0..<g.outH { for ox in 0..<g.outW { for co in 0..<s.cout {
+            var acc: Int32 = 0
+            for ky in 0..<s.kernel { for kx in 0..<s.kernel {
+                let iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation
+                guard iy >= 0, iy < s.h, ix >= 0, ix < s.w else { continue }
+                for ci in 0..<s.cin {
+                    acc += (Int32(x[(iy * s.w + ix) * s.cin + ci]) - z) * Int32(w[((co * s.kernel + ky) * s.kernel + kx) * s.cin + ci])
                 }
-            }
-        }
-        return out
-    }
-
-    func requant(_ kernel: QGemmKernel) -> [Int8] {
-        var out = [Int8](repeating: 0, count: m * n)
-        var mult = [Int32](repeating: 0, count: n), shift = mult, bias = mult, zero = mult
-        for c in 0..<n {
-            mult[c] = Int32(1 << 30) + Int32(c * 7_654_321 % (1 << 30))
-            shift[c] = Int32(37 + c % 4)
-            bias[c] = Int32(c * 37 % 10_000 - 5000)
-            zero[c] = Int32(c % 41 - 20)
-        }
-        a.withUnsafeBufferPointer { a in w.withUnsafeBufferPointer { w in sums.withUnsafeBufferPointer { s in
-            mult.withUnsafeBufferPointer { mu in shift.withUnsafeBufferPointer { sh in
-                bias.withUnsafeBufferPointer { bi in zero.withUnsafeBufferPointer { ze in
-                    out.withUnsafeMutableBufferPointer { o in
-                        let p = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: bi.baseAddress!,
-                                               zeroPoint: ze.baseAddress!)
-                        guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
-                                                 w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 output: .requant(o.baseAddress!, ld: n, p)) else { return }
-                        qs8GemmRun(g, rows: 0..<m, kernel: kernel)
-                    }
-                } }
             } }
+            want[(oy * g.outW + ox) * s.cout + co] = acc
         } } }
-        return out
+        for reference in [false, true] {
+            let out = filled(want.count, Int32(-1)), scratch = filled(g.scratchCount, Int8(0))
+            defer { out.deallocate(); scratch.deallocate() }
+            let conv = try QConv2d(geometry: g, input: x, inputZero: z, weights: w, weightRowSums: sums,
+                                   output: .raw(out.baseAddress!, ld: s.cout))
+            try conv.run(outRows: 0..<1, scratch: scratch.baseAddress, reference: reference)
+            try conv.run(outRows: 1..<g.outH, scratch: scratch.baseAddress, reference: reference)
+            t.expectSame(out, want, "int8 conv " + convName(s) + (reference ? " (reference)" : " (fast)"))
+        }
+    }
+}
+
+func f32ConvCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(10)
+    for s in convSpecs {
+        let g = try ConvGeometry(inH: s.h, inW: s.w, inC: s.cin, outC: s.cout, kernel: s.kernel, stride: s.stride,
+                                 pad: s.pad, dilation: s.dilation)
+        let x = rng.floats(s.h * s.w * s.cin), w = rng.floats(s.cout * g.k), b = rng.floats(s.cout)
+        defer { withExtendedLifetime((x, w, b)) {} }
+        // Direct, in the GEMM's seq order (taps row-major, channels innermost; zeros at the border).
+        let want = filled(g.outH * g.outW * s.cout, Float(0))
+        defer { want.deallocate() }
+        for oy in 0..<g.outH { for ox in 0..<g.outW { for co in 0..<s.cout {
+            var acc: Float = 0
+            for ky in 0..<s.kernel { for kx in 0..<s.kernel { for ci in 0..<s.cin {
+                let iy = oy * s.stride - s.pad + ky * s.dilation, ix = ox * s.stride - s.pad + kx * s.dilation
+                let v: Float = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) ? x[(iy * s.w + ix) * s.cin + ci] : 0
+                acc = acc + v * w[((co * s.kernel + ky) * s.kernel + kx) * s.cin + ci]
+            } } }
+            want[(oy * g.outW + ox) * s.cout + co] = acc + b[co]
+        } } }
+        for reference in [false, true] {
+            let out = filled(want.count, Float.nan), scratch = filled(g.scratchCount, Float(0))
+            defer { out.deallocate(); scratch.deallocate() }
+            try FConv2d(geometry: g, input: x, weights: w, bias: b, output: out.baseAddress!, ldo: s.cout)
+                .run(outRows: 0..<g.outH, scratch: scratch.baseAddress, reference: reference)
+            t.expectBitEqual(out, want, "f32 conv " + convName(s) + (reference ? " (reference)" : " (fast)"))
+        }
+    }
+}
+
+func transposedConvCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(12)
+    for (h, w, cin, cout) in [(1, 1, 1, 1), (3, 5, 4, 6), (4, 2, 7, 3), (5, 3, 17, 5)] {
+        let what = "convT " + shapeName(h, w, cin) + "->" + String(cout)
+        let x = rng.int8s(h * w * cin), wt = rng.int8s(4 * cout * cin, -127...127), z = Int32(rng.int(-128...127))
+        var sums = [Int32](repeating: 0, count: 4 * cout)
+        qs8RowSums(wt, n: 4 * cout, k: cin, into: &sums)
+        defer { withExtendedLifetime((x, wt, sums)) {} }
+        let want = filled(4 * h * w * cout, Int32(0))
+        defer { want.deallocate() }
+        for y in 0..<h { for xx in 0..<w { for tap in 0..<4 { for co in 0..<cout {
+            var acc: Int32 = 0
+            for ci in 0..<cin { acc += (Int32(x[(y * w + xx) * cin + ci]) - z) * Int32(wt[(tap * cout + co) * cin + ci]) }
+            want[((2 * y + tap / 2) * 2 * w + 2 * xx + tap % 2) * cout + co] = acc
+        } } } }
+        for reference in [false, true] {
+            let out = filled(want.count, Int32(-7))
+            defer { out.deallocate() }
+            let conv = try QConvTranspose2x2(inH: h, inW: w, inC: cin, outC: cout, input: x, inputZero: z, weights: wt,
+                                             weightRowSums: sums, output: .raw(out.baseAddress!, ld: cout))
+            conv.run(inRows: 0..<1, reference: reference)
+            conv.run(inRows: 1..<h, reference: reference)
+            t.expectSame(out, want, what + (reference ? " (reference)" : " (fast)"))
+        }
+    }
+}
+
+struct AttentionGrid { var h: Int, w: Int, hd: Int, validH: Int, validW: Int, relPos: Bool }
+
+let attentionGrids: [AttentionGrid] = [
+    AttentionGrid(h: 1, w: 1, hd: 1, validH: 1, validW: 1, relPos: false),
+    AttentionGrid(h: 5, w: 7, hd: 8, validH: 5, validW: 7, relPos: true),
+    AttentionGrid(h: 14, w: 14, hd: 16, validH: 4, validW: 9, relPos: true),   // padded window
+    AttentionGrid(h: 6, w: 6, hd: 12, validH: 6, validW: 6, relPos: false),
+]
+
+func gridName(_ g: AttentionGrid) -> String {
+    shapeName(g.h, g.w) + " hd" + String(g.hd) + " valid " + shapeName(g.validH, g.validW) + (g.relPos ? " relpos" : "")
+}
+
+func int8AttentionCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(31)
+    for g in attentionGrids {
+        let n = g.h * g.w, ld = g.hd + 3
+        let q = rng.int8s(n * ld), k = rng.int8s(n * ld), v = rng.int8s(n * ld)
+        let rh = rng.int8s(g.h * g.h * g.hd, -127...127), rw = rng.int8s(g.w * g.w * g.hd, -127...127)
+        let zq = Int32(rng.int(-20...20)), zk = Int32(rng.int(-20...20)), zv = Int32(rng.int(-20...20))
+        defer { withExtendedLifetime((q, k, v, rh, rw)) {} }
+        let sq: Float = 0.02, sk: Float = 0.03, sv: Float = 0.05, srh: Float = 0.01, srw: Float = 0.015
+        let logitScale = sq * sk / Float(g.hd).squareRoot()
+        let rel: QRelPos? = g.relPos ? QRelPos(rh: rh, rw: rw, rhScale: sq * srh, rwScale: sq * srw) : nil
+        let ref = filled(n * g.hd, Float.nan), refScratch = filled(n * 8 + 64, UInt8(0))
+        defer { ref.deallocate(); refScratch.deallocate() }
+        qs8_attention__scalar_ref(try QAttentionHead(gridH: g.h, gridW: g.w, headDim: g.hd, q: q, ldq: ld, zq: zq, k: k, ldk: ld,
+                                                     zk: zk, v: v, ldv: ld, zv: zv, logitScale: logitScale, vScale: sv,
+                                                     relPos: rel, validH: g.validH, validW: g.validW,
+                                                     output: .f32(ref.baseAddress!, ld: g.hd)),
+                                  queries: 0..<n, scratch: UnsafeMutableRawPointer(refScratch.baseAddress!))
+        var kept = 0
+        for i in 0..<n where !ref[i * g.hd].isNaN { kept += 1 }
+        t.expectEqual(kept, g.validH * g.validW, gridName(g) + ": queries written by the reference")
+        for blockRows in [1, 3, 64] {
+            let out = filled(n * g.hd, Float.nan)
+            defer { out.deallocate() }
+            let head = try QAttentionHead(gridH: g.h, gridW: g.w, headDim: g.hd, q: q, ldq: ld, zq: zq, k: k, ldk: ld, zk: zk,
+                                          v: v, ldv: ld, zv: zv, logitScale: logitScale, vScale: sv, relPos: rel,
+                                          validH: g.validH, validW: g.validW, output: .f32(out.baseAddress!, ld: g.hd))
+            let bytes = head.scratchBytes(blockRows: blockRows)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
+            defer { scratch.deallocate() }
+            let half = n / 2
+            try head.run(queries: half..<n, blockRows: blockRows, scratch: scratch, scratchBytes: bytes)
+            try head.run(queries: 0..<half, blockRows: blockRows, scratch: scratch, scratchBytes: bytes)
+            var refused = false
+            do throws(OpError) { try head.run(queries: 0..<n, blockRows: blockRows, scratch: scratch, scratchBytes: bytes - 1) }
+            catch { refused = true }
+            t.expect(refused, gridName(g) + ": a scratch one byte short was accepted")
+            t.expectBitEqual(out, ref, "int8 attention " + gridName(g) + " block " + String(blockRows))
+        }
+    }
+}
+
+func f32AttentionCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(33)
+    for g in attentionGrids {
+        let n = g.h * g.w, ld = g.hd + 1
+        let q = rng.floats(n * ld, -2, 2), k = rng.floats(n * ld, -2, 2), v = rng.floats(n * ld, -1, 1)
+        let rh = rng.floats(g.h * g.h * g.hd, -0.3, 0.3), rw = rng.floats(g.w * g.w * g.hd, -0.3, 0.3)
+        let scale = 1 / Float(g.hd).squareRoot()
+        defer { withExtendedLifetime((q, k, v, rh, rw)) {} }
+        let rel: FRelPos? = g.relPos ? FRelPos(rh: rh, rw: rw) : nil
+        let ref = filled(n * g.hd, Float.nan), refScratch = filled(n, Float(0))
+        defer { ref.deallocate(); refScratch.deallocate() }
+        f32_attention__scalar_ref(try FAttentionHead(gridH: g.h, gridW: g.w, headDim: g.hd, q: q, ldq: ld, k: k, ldk: ld,
+                                                     v: v, ldv: ld, scale: scale, relPos: rel, validH: g.validH,
+                                                     validW: g.validW, output: .f32(ref.baseAddress!, ld: g.hd)),
+                                  queries: 0..<n, scratch: refScratch.baseAddress!)
+        for blockRows in [1, 5, 300] {
+            let out = filled(n * g.hd, Float.nan)
+            defer { out.deallocate() }
+            let head = try FAttentionHead(gridH: g.h, gridW: g.w, headDim: g.hd, q: q, ldq: ld, k: k, ldk: ld, v: v, ldv: ld,
+                                          scale: scale, relPos: rel, validH: g.validH, validW: g.validW,
+                                          output: .f32(out.baseAddress!, ld: g.hd))
+            let bytes = head.scratchBytes(blockRows: blockRows)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
+            defer { scratch.deallocate() }
+            try head.run(queries: 0..<n, blockRows: blockRows, scratch: scratch, scratchBytes: bytes)
+            t.expectBitEqual(out, ref, "f32 attention " + gridName(g) + " block " + String(blockRows))
+        }
+    }
+}
+
+func resizeCases(_ t: inout TestContext) throws(OpError) {
+    var rng = SelftestRNG(21)
+    // Down, up, odd ratios, single pixels, 1 and 3 channels.
+    for (sw, sh, c, dw, dh) in [(640, 480, 3, 512, 512), (7, 5, 3, 16, 11), (13, 9, 1, 5, 4), (1, 1, 3, 3, 2),
+                                (33, 17, 3, 33, 17), (5, 8, 1, 1, 1)] {
+        let what = "resize " + shapeName(sw, sh, c) + " -> " + shapeName(dw, dh)
+        let src = rng.uint8s(sw * sh * c)
+        let fast = filled(dw * dh * c, UInt8(0)), ref = filled(dw * dh * c, UInt8(0))
+        let scratch = filled(Preprocess.resizeScratchCount(outWidth: dw), Int32(0))
+        defer { fast.deallocate(); ref.deallocate(); scratch.deallocate() }
+        let mid = dh / 2
+        try Preprocess.resizeBilinear(src, srcW: sw, srcH: sh, channels: c, into: fast.baseAddress!, dstW: dw, dstH: dh,
+                                      rows: mid..<dh, scratch: scratch.baseAddress!)
+        try Preprocess.resizeBilinear(src, srcW: sw, srcH: sh, channels: c, into: fast.baseAddress!, dstW: dw, dstH: dh,
+                                      rows: 0..<mid, scratch: scratch.baseAddress!)
+        Preprocess.resizeBilinear__scalar_ref(src, srcW: sw, srcH: sh, channels: c, into: ref.baseAddress!, dstW: dw, dstH: dh)
+        t.expectSame(fast, ref, what)
+        if sw == dw && sh == dh {
+            // Same size: half-pixel centres map every pixel onto itself.
+            var same = true
+            for i in 0..<src.count where src[i] != ref[i] { same = false; break }
+            t.expect(same, what + ": identity resize changed pixels")
+        }
     }
 }
