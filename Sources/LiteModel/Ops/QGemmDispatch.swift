@@ -96,8 +96,9 @@ func qs8GemmC(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
                    w: g.w, ldw: g.ldw, wSum: g.wRowSums, out: out + rows.lowerBound * ld, ldo: ld)
         return
     }
-    // 16 x 128 accumulators (8 KiB): a weight block of 128 rows stays in L2 across the 16 activation rows.
-    let mc = 16, nc = 128
+    // 4 x 64 accumulators = 1 KiB: the stdlib keeps temporary allocations of at most 1 KiB on the stack; a larger
+    // block (16 x 128 was tried) goes to the heap on every call, which suite 31-engine-alloc catches.
+    let mc = 4, nc = 64
     withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
         let acc = buffer.baseAddress!
         var i = rows.lowerBound
