@@ -17,6 +17,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SRC = ROOT / "Sources/LiteModel"
 SHIM = ROOT / "Sources/CEdgeShim/include"
+KERNELS = ROOT / "Sources/CKernels"
 
 DRIVER = r'''
 import LiteModel
@@ -129,8 +130,12 @@ def _build(tmp: pathlib.Path, arch: str, toolchain: pathlib.Path) -> pathlib.Pat
     out.mkdir()
     srcs = [SRC / n for n in ("Numerics.swift", "Preprocess.swift", "Postprocess.swift", "C3P.swift",
                               "Instances.swift")] + sorted((SRC / "Ops").glob("*.swift"))
+    # The ops call the C GEMM kernels (module CKernels, whose module map SwiftPM normally generates).
+    kernel_map = out / "CKernels.modulemap"
+    kernel_map.write_text(f'module CKernels {{ header "{KERNELS / "include/CKernels.h"}" export * }}\n')
     common = ["swiftc", "-O", "-wmo", "-enable-experimental-feature", "Embedded",
-              "-Xcc", f"-fmodule-map-file={SHIM / 'module.modulemap'}", "-I", str(SHIM)]
+              "-Xcc", f"-fmodule-map-file={SHIM / 'module.modulemap'}", "-I", str(SHIM),
+              "-Xcc", f"-fmodule-map-file={kernel_map}", "-I", str(KERNELS / "include")]
     if arch == "aarch64":
         common += ["-target", "aarch64-none-none-elf", "-target-cpu", "cortex-a76", "-Xcc", "-D__linux__",
                    "-Xcc", "-D__aarch64__", "-Xcc", "-isystem", "-Xcc", "/usr/include/aarch64-linux-gnu",
@@ -144,8 +149,16 @@ def _build(tmp: pathlib.Path, arch: str, toolchain: pathlib.Path) -> pathlib.Pat
     triple = "aarch64-none-none-elf" if arch == "aarch64" else "x86_64-unknown-linux-gnu"
     tables = toolchain / "lib/swift/embedded" / triple / "libswiftUnicodeDataTables.a"
     cc = "aarch64-linux-gnu-gcc" if arch == "aarch64" else "clang"
-    subprocess.run([cc, str(out / "main.o"), str(out / "lm.o"), str(tables), "-lm", "-o", str(out / "xcheck")],
-                   check=True, capture_output=True)
+    cflags = ["-O2", "-mcpu=cortex-a76"] if arch == "aarch64" else ["-O2"]
+    kernel_objects = []
+    # The C kernels, and the shim's CPU-feature queries the kernel dispatch calls.
+    for c_file in [*sorted(KERNELS.glob("*.c")), SHIM.parent / "shim.c"]:
+        obj = out / (c_file.stem + ".o")
+        subprocess.run([cc, *cflags, "-I", str(KERNELS / "include"), "-I", str(SHIM), "-c", str(c_file), "-o", str(obj)],
+                       check=True, capture_output=True)
+        kernel_objects.append(str(obj))
+    subprocess.run([cc, str(out / "main.o"), str(out / "lm.o"), *kernel_objects, str(tables), "-lm",
+                    "-o", str(out / "xcheck")], check=True, capture_output=True)
     return out
 
 
