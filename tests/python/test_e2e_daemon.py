@@ -86,6 +86,9 @@ def subscriber(endpoint):
     context = zmq.Context()
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
+    # The subscriber connects before the daemon binds; libzmq retries every RECONNECT_IVL (100 ms by default),
+    # longer than the daemon now takes from bind to its first result, so that frame could be missed.
+    sub.setsockopt(zmq.RECONNECT_IVL, 5)
     sub.setsockopt(zmq.SUBSCRIBE, b"det/e2e")
     sub.connect(endpoint)
     return context, sub
