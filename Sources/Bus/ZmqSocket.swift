@@ -217,20 +217,25 @@ public final class ZmqSocket {
         return try result.get()
     }
 
+    /// `zmq_msg_recv` into an initialised message, retrying on EINTR; false when it would block.
+    private func receiveMessage(_ message: inout zmq_msg_t, dontWait: Bool) throws(ZmqError) -> Bool {
+        let socket = try open("zmq_msg_recv")
+        while true {
+            if zmq_msg_recv(&message, socket, dontWait ? ZMQ_DONTWAIT : 0) >= 0 { return true }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return false }
+            throw ZmqError("zmq_msg_recv", code: code)
+        }
+    }
+
     /// Receives one frame into `buffer` (`zmq_msg_recv`), copying at most its capacity.
     /// Returns nil when the call would block (DONTWAIT or RCVTIMEO expired).
     public func receive(into buffer: UnsafeMutableRawBufferPointer, dontWait: Bool = false) throws(ZmqError) -> ZmqFrame? {
-        let socket = try open("zmq_msg_recv")
         var message = zmq_msg_t()
         if zmq_msg_init(&message) != 0 { throw ZmqError.current("zmq_msg_init") }
         defer { _ = zmq_msg_close(&message) }
-        while true {
-            if zmq_msg_recv(&message, socket, dontWait ? ZMQ_DONTWAIT : 0) >= 0 { break }
-            let code = zmq_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN { return nil }
-            throw ZmqError("zmq_msg_recv", code: code)
-        }
+        guard try receiveMessage(&message, dontWait: dontWait) else { return nil }
         let size = zmq_msg_size(&message)
         let count = min(size, buffer.count)
         if count > 0, let source = zmq_msg_data(&message), let target = buffer.baseAddress {
@@ -241,17 +246,10 @@ public final class ZmqSocket {
 
     /// Receives one frame as a new array (allocates; for tests and control paths). Nil when it would block.
     public func receiveBytes(dontWait: Bool = false) throws(ZmqError) -> (bytes: [UInt8], more: Bool)? {
-        let socket = try open("zmq_msg_recv")
         var message = zmq_msg_t()
         if zmq_msg_init(&message) != 0 { throw ZmqError.current("zmq_msg_init") }
         defer { _ = zmq_msg_close(&message) }
-        while true {
-            if zmq_msg_recv(&message, socket, dontWait ? ZMQ_DONTWAIT : 0) >= 0 { break }
-            let code = zmq_errno()
-            if code == EINTR { continue }
-            if code == EAGAIN { return nil }
-            throw ZmqError("zmq_msg_recv", code: code)
-        }
+        guard try receiveMessage(&message, dontWait: dontWait) else { return nil }
         let size = zmq_msg_size(&message)
         var bytes = [UInt8](repeating: 0, count: size)
         if size > 0, let source = zmq_msg_data(&message) {
