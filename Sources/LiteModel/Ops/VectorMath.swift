@@ -111,17 +111,23 @@ public func relu32x8(_ x: Float8) -> Float8 {
     Float8(repeating: 0).replacing(with: x, where: x .> 0)
 }
 
-/// `quantize` (NUMERICS 3.1) of every lane.
+/// `quantize` (NUMERICS 3.1) of every lane, as int32 lanes in [-128, 127] (store them with `store8`).
+///
+/// All in fp32, where every value is an exact integer below 2^24: `t + 1.5 * 2^23` rounds `t` half to
+/// even (|t| <= 1024), adding the zero point and clamping to `magic + [-128, 127]` is exact, and the bits
+/// minus the magic's bits are `clamp(roundEven(t) + z, -128, 127)`. (Swift's integer SIMD compares and
+/// narrowing conversions are not inlined, so the clamp stays in the float domain.)
 @inlinable @inline(__always)
-public func quantize8(_ x: Float8, invScale: Float, zeroPoint: Int32) -> SIMD8<Int8> {
+public func quantize8(_ x: Float8, invScale: Float, zeroPoint: Int32) -> SIMD8<Int32> {
+    typealias V = VectorConstant
     var t = x * invScale
     t = t.replacing(with: -1024.0, where: t .< -1024.0)
     t = t.replacing(with: 1024.0, where: t .> 1024.0)
     t = t.replacing(with: 0, where: t .!= t)
-    var q = smallInt8(t) &+ zeroPoint  // |t| <= 1024: the add rounds t half to even
-    q = q.replacing(with: -128, where: q .< -128)
-    q = q.replacing(with: 127, where: q .> 127)
-    return SIMD8<Int8>(truncatingIfNeeded: q)
+    var u = (t + V.magic) + Float(zeroPoint)
+    u = u.replacing(with: V.magic - 128.0, where: u .< V.magic - 128.0)
+    u = u.replacing(with: V.magic + 127.0, where: u .> V.magic + 127.0)
+    return unsafeBitCast(u, to: SIMD8<Int32>.self) &- V.magicBits
 }
 
 @inlinable @inline(__always)
@@ -130,9 +136,11 @@ func load8(_ p: UnsafePointer<Float>) -> Float8 { UnsafeRawPointer(p).loadUnalig
 @inlinable @inline(__always)
 func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self) }
 
+/// Stores the low byte of each lane. (Written per lane, LLVM emits `pand` + `packuswb`; the stdlib's
+/// narrowing `SIMD8<Int8>(truncatingIfNeeded:)` is an outlined loop.)
 @inlinable @inline(__always)
-func store8(_ v: SIMD8<Int8>, _ p: UnsafeMutablePointer<Int8>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Int8>.self)
+func store8(_ v: SIMD8<Int32>, _ p: UnsafeMutablePointer<Int8>) {
+    for lane in 0..<8 { p[lane] = Int8(truncatingIfNeeded: v[lane]) }
 }
 
 /// Buffer loops over the eight-lane functions (`out` may alias `x`).
