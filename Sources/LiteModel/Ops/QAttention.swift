@@ -94,10 +94,7 @@ public struct QAttentionHead {
         let valuesT = bytes, pMinus128 = bytes + hd * n
 
         qs8RowSums(k, n: n, k: hd, ldw: ldk, into: keySums)
-        for j in 0..<n {
-            let vj = v + j * ldv
-            for c in 0..<hd { valuesT[c * n + j] = vj[c] }
-        }
+        transposeValues(into: valuesT)
         qs8RowSums(valuesT, n: hd, k: n, into: valueSums)
 
         let qs = queries.clamped(to: 0..<n)

@@ -3,6 +3,24 @@
 // `qs8_attention__scalar_ref`; integer sums are exact in any order.
 
 extension QAttentionHead {
+    /// `valuesT[c * tokens + j] = v[j, c]`: eight tokens of one channel gathered into one 64-bit store.
+    @inline(__always)
+    func transposeValues(into valuesT: UnsafeMutablePointer<Int8>) {
+        let n = tokens, hd = headDim, ld = ldv
+        for c in 0..<hd {
+            let src = v + c, dst = valuesT + c &* n
+            var j = 0
+            while j &+ 8 <= n {
+                let s = src + j &* ld
+                var word: UInt64 = 0
+                for t in 0..<8 { word |= UInt64(UInt8(bitPattern: s[t &* ld])) &<< UInt64(8 &* t) }
+                UnsafeMutableRawPointer(dst + j).storeBytes(of: word.littleEndian, as: UInt64.self)
+                j &+= 8
+            }
+            while j < n { dst[j] = src[j &* ld]; j &+= 1 }
+        }
+    }
+
     /// `out[kh] = Float(Σ_c (q_c - z_q) R[kh, c]) * scale` for kh in 0..<count (`table` rows `headDim` apart).
     ///
     /// Sixteen channels at a time as eight int16 lanes holding byte pairs: shifts sign-extend the even

@@ -52,7 +52,10 @@ public func exp32x8(_ input: Float8) -> Float8 {
     x = x.replacing(with: -87.0, where: x .< -87.0)
     x = x.replacing(with: 88.0, where: x .> 88.0)
     x = x.replacing(with: 0, where: x .!= x)
-    let n = roundEven8(x * K.log2e)
+    // |x * log2e| < 2^22, so adding and subtracting 1.5 * 2^23 is roundEven, except that it gives +0
+    // where roundEven(-0.4) is -0: n = ±0 changes r only when x is -0 (r = ±0), and exp32 is then 1
+    // either way, so the result bits are the scalar ones (the exact tests cover this).
+    let n = (x * K.log2e + VectorConstant.magic) - VectorConstant.magic
     var r = x - n * K.ln2Hi
     r = r - n * K.ln2Lo
     var p = Float8(repeating: K.expP0)
