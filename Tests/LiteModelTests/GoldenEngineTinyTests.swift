@@ -17,7 +17,9 @@ enum TinyFixtures {
         fixtures.deletingLastPathComponent().appendingPathComponent("GeneratedFixtures")
     }
 
-    static func committed(_ name: String) -> String { fixtures.appendingPathComponent("tiny").appendingPathComponent(name).path }
+    static func committed(_ name: String) -> String {
+        fixtures.appendingPathComponent("tiny").appendingPathComponent(name).path
+    }
 
     struct Missing: Error, CustomStringConvertible { let description: String }
 
@@ -41,7 +43,8 @@ enum TinyFixtures {
         guard data.count == size, got == crc else {
             let have = "\(data.count) bytes, crc32:\(String(got, radix: 16))"
             let want = "\(size) bytes, crc32:\(String(crc, radix: 16))"
-            throw Missing(description: "generated fixture \(path) is stale (\(have); MANIFEST.txt: \(want)): run `\(command)`")
+            throw Missing(description:
+                "generated fixture \(path) is stale (\(have); MANIFEST.txt: \(want)): run `\(command)`")
         }
         return path
     }
@@ -78,7 +81,8 @@ enum TinyFixtures {
     /// Runs the tiny model file of `run` on the tiny input frame with intermediates kept.
     /// The tiny fp32 run takes ~70 s of CPU in a debug build (the Swift fp32 GEMM unoptimized), so it uses the
     /// cores there are (results are identical for any thread count: EngineTests).
-    static func run(_ run: String, threads: Int = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))) throws -> Engine {
+    static func run(_ run: String,
+                    threads: Int = min(4, max(1, ProcessInfo.processInfo.activeProcessorCount))) throws -> Engine {
         let start = Date()
         let path = try model("tiny_" + run + ".dsm")
         let checked = Date()
@@ -90,8 +94,8 @@ enum TinyFixtures {
         let loaded = Date()
         try EngineFixtures.run(engine, (Array(t.bytes), t.shape[1], t.shape[0]))
         let f = { (a: Date, b: Date) in String(format: "%.1f s", b.timeIntervalSince(a)) }
-        print("tiny \(run): file check \(f(start, checked)), load \(f(checked, loaded)), run (\(threads) threads, debug "
-              + "build) \(f(loaded, Date()))")
+        print("tiny \(run): file check \(f(start, checked)), load \(f(checked, loaded)), "
+              + "run (\(threads) threads) \(f(loaded, Date()))")
         return engine
     }
 
@@ -105,7 +109,7 @@ enum TinyFixtures {
         }
     }
 
-    /// The leading-axis rows `rows` of a tensor of `shape` (element size `size`) as byte ranges of the whole.
+    /// The stored part of an entry (`full` or its leading-axis rows) as byte ranges of the whole tensor.
     static func byteRanges(_ e: Entry) -> [Range<Int>] {
         let rowBytes = e.count / e.shape[0] * e.elementSize
         if e.stored == "full" { return [0..<(e.count * e.elementSize)] }
@@ -125,7 +129,8 @@ extension GoldenEngineTests {
             }
             XCTAssertEqual(got.count, e.count * e.elementSize, e.name + ": size")
             let crc = got.withUnsafeBytes { CRC32.checksum($0) }
-            XCTAssertEqual(crc, e.crc, "\(e.name): crc32 \(String(crc, radix: 16)), fixture says \(String(e.crc, radix: 16))")
+            XCTAssertEqual(crc, e.crc,
+                           "\(e.name): crc32 \(String(crc, radix: 16)), fixture says \(String(e.crc, radix: 16))")
             digests += 1
             guard e.stored == "full" else { continue }
             let want = try XCTUnwrap(expected.tensor(e.name), e.name + " not in expected_int8.safetensors")
@@ -135,7 +140,8 @@ extension GoldenEngineTests {
                 mismatches += 1
                 if first < 0 { first = i }
             }
-            XCTAssertEqual(mismatches, 0, "\(e.name): \(mismatches) bytes differ, first at byte \(first) (element \(first / e.elementSize))")
+            XCTAssertEqual(mismatches, 0, "\(e.name): \(mismatches) bytes differ, first at byte \(first) "
+                           + "(element \(first / e.elementSize))")
             fullCompared += 1
         }
         XCTAssertGreaterThanOrEqual(digests, 38)
@@ -183,7 +189,8 @@ extension GoldenEngineTests {
                 }
             }
             worst = max(worst, Double(maxError / scale))
-            XCTAssertLessThanOrEqual(maxError / scale, 1e-4, "\(e.name) (\(e.stored)): max abs error \(maxError) (scale \(scale))")
+            XCTAssertLessThanOrEqual(maxError / scale, 1e-4,
+                                     "\(e.name) (\(e.stored)): max abs error \(maxError) (scale \(scale))")
             compared += 1
         }
         XCTAssertGreaterThanOrEqual(compared, 33)
