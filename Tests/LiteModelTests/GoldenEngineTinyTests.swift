@@ -44,7 +44,8 @@ enum TinyFixtures {
             let have = "\(data.count) bytes, crc32:\(String(got, radix: 16))"
             let want = "\(size) bytes, crc32:\(String(crc, radix: 16))"
             throw Missing(description:
-                "generated fixture \(path) is stale (\(have); MANIFEST.txt: \(want)): run `\(command)`")
+                "generated fixture \(path) is stale (\(have); MANIFEST.txt: \(want)): run `\(command)` (if it "
+                + "reports different bytes, the committed fixtures are stale: python tools/make_fixtures.py)")
         }
         return path
     }
