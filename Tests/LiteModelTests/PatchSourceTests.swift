@@ -2,7 +2,8 @@ import XCTest
 
 @testable import LiteModel
 
-/// The graph's patch rows (`PatchSource.row`, quantized eight values at a time) against the plain formula of
+/// The graph's patch rows (`PatchSource.row`, quantized eight values at a time or through the `Q(values)`
+/// lookup table) against the plain formula of
 /// docs/MODEL_FORMAT.md 6.1 written out per element, bit for bit.
 final class PatchSourceTests: XCTestCase {
     func testPatchRowsEqualScalarFormula() {
@@ -19,17 +20,26 @@ final class PatchSourceTests: XCTestCase {
             for sum in [false, true] {
                 let rows = sum ? t : 2 * t
                 for (inv, zero) in [(Float(20), Int32(3)), (Float(2), Int32(-128)), (Float(1), Int32(127))] {
+                  for useTable in [false, true] {
                     var outQ = [Int8](repeating: 0x55, count: rows * k + 1)
                     var outF = [Float](repeating: 12345, count: rows * k + 1)
                     alpha.withUnsafeBufferPointer { a in beta.withUnsafeBufferPointer { b in
                         values.withUnsafeBufferPointer { v in outQ.withUnsafeMutableBufferPointer { oq in
                             outF.withUnsafeMutableBufferPointer { of in
+                                var table = [Int8](repeating: 0, count: 768)
+                                PatchSource.quantizeValues(v.baseAddress!, invScale: inv, zero: zero, into: &table)
                                 for int8 in [true, false] {
-                                    let s = PatchSource(alpha: a.baseAddress!, beta: b.baseAddress!, sum: sum, side: side,
+                                    var s = PatchSource(alpha: a.baseAddress!, beta: b.baseAddress!, sum: sum, side: side,
                                                         patch: patch, grid: grid, values: v.baseAddress!,
                                                         outQ: int8 ? oq.baseAddress! : nil, outF: int8 ? nil : of.baseAddress!,
                                                         invScale: inv, zero: zero)
                                     for r in (0..<rows).reversed() { s.row(r) }
+                                    guard int8, !sum, useTable else { continue }
+                                    for i in 0..<rows * k { oq[i] = 0x55 }  // the lookup path must write every byte
+                                    table.withUnsafeBufferPointer { tp in
+                                        s.quantized = tp.baseAddress!
+                                        for r in 0..<rows { s.row(r) }
+                                    }
                                 }
                             }
                         } }
@@ -55,7 +65,8 @@ final class PatchSourceTests: XCTestCase {
                             }
                         }
                     }
-                    XCTAssertEqual(mismatches, 0)
+                    XCTAssertEqual(mismatches, 0, "patch \(patch) sum \(sum) table \(useTable)")
+                  }
                 }
             }
         }

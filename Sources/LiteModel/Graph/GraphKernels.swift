@@ -62,11 +62,20 @@ struct PatchSource {
     var outQ: UnsafeMutablePointer<Int8>?
     var outF: UnsafeMutablePointer<Float>?
     var invScale: Float, zero: Int32
+    /// `Q(values[i]; invScale, zero)` for the 768 entries (int8, not summing): rows become byte lookups.
+    var quantized: UnsafePointer<Int8>? = nil
+
+    /// Fills `table` (768 bytes) with `Q(values[i])`, the `quantized` table of a non-summing int8 source.
+    static func quantizeValues(_ values: UnsafePointer<Float>, invScale: Float, zero: Int32,
+                               into table: UnsafeMutablePointer<Int8>) {
+        VectorMath.quantize(values, into: table, count: 768, invScale: invScale, zeroPoint: zero)
+    }
 
     /// Writes patch row `r` (rows `>= grid^2` are the beta image's when not summing).
     ///
     /// Each kernel row `ky` of the patch is `patch * 3` contiguous bytes of the image and of the output
-    /// row; its looked-up values are quantized eight at a time (`quantize8`, bit-exact with `quantize`).
+    /// row; its looked-up values are quantized eight at a time (`quantize8`, bit-exact with `quantize`),
+    /// or looked up already quantized (`quantized`).
     @inline(__always)
     func row(_ r: Int) {
         let t = grid * grid
@@ -85,6 +94,15 @@ struct PatchSource {
             }
             guard let outQ else {
                 for e in 0..<run { outF![col + e] = value(e) }
+                continue
+            }
+            if let quantized, !sum {
+                let src = a + pix, dst = outQ + col
+                for e in stride(from: 0, to: run, by: 3) {
+                    dst[e] = quantized[Int(src[e])]
+                    dst[e + 1] = quantized[256 + Int(src[e + 1])]
+                    dst[e + 2] = quantized[512 + Int(src[e + 2])]
+                }
                 continue
             }
             var e = 0
