@@ -287,6 +287,19 @@ func int8AttentionCases(_ t: inout TestContext) throws(OpError) {
             catch { refused = true }
             t.expect(refused, gridName(g) + ": a scratch one byte short was accepted")
             t.expectBitEqual(out, ref, "int8 attention " + gridName(g) + " block " + String(blockRows))
+            // The graph's form: the head's operands prepared once, every block reading them.
+            for i in 0..<n * g.hd { out[i] = .nan }
+            let prepared = UnsafeMutableRawPointer.allocate(byteCount: head.preparedBytes, alignment: 64)
+            defer { prepared.deallocate() }
+            head.prepare(into: prepared)
+            let smaller = head.scratchBytes(blockRows: blockRows, prepared: true)
+            var start = 0
+            while start < n {
+                try head.run(queries: start..<min(n, start + blockRows), blockRows: blockRows, scratch: scratch,
+                             scratchBytes: smaller, prepared: UnsafeRawPointer(prepared))
+                start += blockRows
+            }
+            t.expectBitEqual(out, ref, "int8 attention " + gridName(g) + " block " + String(blockRows) + ", prepared")
         }
     }
 }

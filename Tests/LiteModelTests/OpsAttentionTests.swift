@@ -45,6 +45,24 @@ final class OpsAttentionTests: XCTestCase {
                                                            scratchBytes: scratch.count - 1))
                         }
                         assertBitEqual(out, ref, "int8 attention \(g) block \(blockRows)")
+                        // With the per-head operands prepared once and shared (the graph's form).
+                        var shared = [Float](repeating: .nan, count: n * g.hd)
+                        try shared.withUnsafeMutableBufferPointer { o in
+                            let h = try head(o.baseAddress!)
+                            let prepared = UnsafeMutableRawPointer.allocate(byteCount: h.preparedBytes, alignment: 64)
+                            defer { prepared.deallocate() }
+                            h.prepare(into: prepared)
+                            let bytes = h.scratchBytes(blockRows: blockRows, prepared: true)
+                            XCTAssertLessThan(bytes, h.scratchBytes(blockRows: blockRows))
+                            var scratch = [UInt8](repeating: 0, count: bytes)
+                            for start in stride(from: 0, to: n, by: max(1, blockRows)) {
+                                try h.run(queries: start..<min(n, start + blockRows), blockRows: blockRows, scratch: &scratch,
+                                          scratchBytes: bytes, prepared: prepared)
+                            }
+                            XCTAssertThrowsError(try h.run(queries: 0..<n, blockRows: blockRows, scratch: &scratch,
+                                                           scratchBytes: bytes - 1, prepared: prepared))
+                        }
+                        assertBitEqual(shared, ref, "int8 attention \(g) block \(blockRows), prepared")
                     }
                     // Skipped (padded) queries stay untouched; kept ones approximate float64 softmax attention.
                     for i in 0..<n {

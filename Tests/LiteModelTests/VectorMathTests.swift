@@ -130,6 +130,32 @@ final class VectorMathTests: XCTestCase {
         }
     }
 
+    /// The 8-bit map: every gray level's rounding boundaries (p with `p * 255 + 0.5` just below, at and above
+    /// an integer), the specials in every lane position and random values.
+    func testTo8BitMatchesScalar() {
+        var boundaries: [Float] = []
+        for g in 0...256 {
+            let p = (Float(g) - 0.5) / 255
+            boundaries += [p, p.nextUp, p.nextDown, p.nextUp.nextUp, p.nextDown.nextDown]
+        }
+        var pool: [Float] = []
+        for shift in 0..<8 { pool += [Float](repeating: 0.3, count: shift) + Self.special }
+        for (li, n) in (Self.lengths + [pool.count + boundaries.count + 500]).enumerated() {
+            let x = Array((pool + boundaries + Self.inputs(500, seed: 3) + (0..<500).map { Float($0) / 499 })
+                .shuffledBy(li).prefix(n))
+            var out = [UInt8](repeating: 77, count: n + 1)
+            out.withUnsafeMutableBufferPointer { VectorMath.to8Bit(x, into: $0.baseAddress!, count: n) }
+            XCTAssertEqual(out[n], 77, "wrote past count \(n)")
+            for i in 0..<n where out[i] != Postprocess.to8Bit(x[i]) {
+                XCTFail("to8Bit(\(x[i])) = \(out[i]), scalar \(Postprocess.to8Bit(x[i]))")
+                break
+            }
+        }
+        // Able to fail: lanes on both sides of a boundary differ.
+        let edge = (Float(66) - 0.5) / 255
+        XCTAssertEqual(to8Bit8(Float8(edge.nextDown, edge, 1, 0, -1, .nan, 2, 0.5)), SIMD8<Int32>(65, 66, 255, 0, 0, 0, 255, 128))
+    }
+
     /// The tests above must be able to fail: a one-ulp change of a lane is caught.
     func testComparisonDetectsOneUlp() {
         let x: [Float] = [0.25, -3, 1, 2, 5, 6, 7, 8]

@@ -31,8 +31,13 @@ extension GraphBuilder {
             let rows = sum ? t : 2 * t
             let out = try tensor(layer + ".patches", int8 ? .int8 : .float32, [rows, k])
             let (inv, z) = int8 ? try inputQuant(layer) : (Float(1), Int32(0))
-            let source = PatchSource(alpha: u(alpha), beta: u(beta), sum: sum, side: s, patch: p, grid: g, values: values,
+            var source = PatchSource(alpha: u(alpha), beta: u(beta), sum: sum, side: s, patch: p, grid: g, values: values,
                                      outQ: int8 ? q(out) : nil, outF: int8 ? nil : f(out), invScale: inv, zero: z)
+            if int8, !sum, bound, let constants {  // one image per row: Q of the table, once at load
+                let table = constants.allocate(Int8.self, count: 768)
+                PatchSource.quantizeValues(values, invScale: inv, zero: z, into: table)
+                source.quantized = UnsafePointer(table)
+            }
             emit(layer + ".patches", reads: [alpha, beta], writes: [out], .pointwise(.patches(source), count: rows))
             return out
         }

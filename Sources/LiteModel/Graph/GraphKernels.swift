@@ -6,13 +6,16 @@ import EdgeRuntime
 // do not depend on the thread count (ThreadPool's chunking contract).
 
 /// A group of attention heads run as one parallel loop: unit `u` is head `u / blocksPerHead`,
-/// query block `u % blocksPerHead`.
+/// query block `u % blocksPerHead`. Head `h`'s shared operands (`QAttentionHead.prepare`) live at
+/// `prepared + h * preparedPerHead`, written by the group's `qattentionPrepare` kernel first.
 struct QAttentionGroup {
     var heads: [QAttentionHead]
     var blockRows: Int
     var blocksPerHead: Int
     var scratch: UnsafeMutableRawPointer
     var scratchPerWorker: Int
+    var prepared: UnsafeMutableRawPointer
+    var preparedPerHead: Int
 }
 
 /// fp32 counterpart of `QAttentionGroup`.
@@ -59,26 +62,57 @@ struct PatchSource {
     var outQ: UnsafeMutablePointer<Int8>?
     var outF: UnsafeMutablePointer<Float>?
     var invScale: Float, zero: Int32
+    /// `Q(values[i]; invScale, zero)` for the 768 entries (int8, not summing): rows become byte lookups.
+    var quantized: UnsafePointer<Int8>? = nil
+
+    /// Fills `table` (768 bytes) with `Q(values[i])`, the `quantized` table of a non-summing int8 source.
+    static func quantizeValues(_ values: UnsafePointer<Float>, invScale: Float, zero: Int32,
+                               into table: UnsafeMutablePointer<Int8>) {
+        VectorMath.quantize(values, into: table, count: 768, invScale: invScale, zeroPoint: zero)
+    }
 
     /// Writes patch row `r` (rows `>= grid^2` are the beta image's when not summing).
+    ///
+    /// Each kernel row `ky` of the patch is `patch * 3` contiguous bytes of the image and of the output
+    /// row; its looked-up values are quantized eight at a time (`quantize8`, bit-exact with `quantize`),
+    /// or looked up already quantized (`quantized`).
     @inline(__always)
     func row(_ r: Int) {
         let t = grid * grid
         let second = !sum && r >= t
         let token = second ? r - t : r
         let py = token / grid, px = token % grid
-        let k = patch * patch * 3
+        let run = patch * 3, k = patch * run
         let a = second ? beta : alpha
         for ky in 0..<patch {
-            for kx in 0..<patch {
-                let pix = ((py * patch + ky) * side + px * patch + kx) * 3
-                let col = r * k + (ky * patch + kx) * 3
-                for c in 0..<3 {
-                    var v = values[c * 256 + Int(a[pix + c])]
-                    if sum { v = v + values[c * 256 + Int(beta[pix + c])] }
-                    if let outQ { outQ[col + c] = quantize(v, invScale: invScale, zeroPoint: zero) } else { outF![col + c] = v }
-                }
+            let pix = ((py * patch + ky) * side + px * patch) * 3
+            let col = r * k + ky * run
+            @inline(__always) func value(_ e: Int) -> Float {
+                let table = values + (e % 3) * 256
+                let v = table[Int(a[pix + e])]
+                return sum ? v + table[Int(beta[pix + e])] : v
             }
+            guard let outQ else {
+                for e in 0..<run { outF![col + e] = value(e) }
+                continue
+            }
+            if let quantized, !sum {
+                let src = a + pix, dst = outQ + col
+                for e in stride(from: 0, to: run, by: 3) {
+                    dst[e] = quantized[Int(src[e])]
+                    dst[e + 1] = quantized[256 + Int(src[e + 1])]
+                    dst[e + 2] = quantized[512 + Int(src[e + 2])]
+                }
+                continue
+            }
+            var e = 0
+            while e + 8 <= run {
+                var v = Float8()
+                for lane in 0..<8 { v[lane] = value(e + lane) }
+                store8(quantize8(v, invScale: invScale, zeroPoint: zero), outQ + col + e)
+                e += 8
+            }
+            while e < run { outQ[col + e] = quantize(value(e), invScale: invScale, zeroPoint: zero); e += 1 }
         }
     }
 }
@@ -92,6 +126,8 @@ enum Kernel {
     case fconv(FConv2d, scratch: UnsafeMutablePointer<Float>, perWorker: Int)
     case qconvT(QConvTranspose2x2)
     case fconvT(FConvTranspose2x2)
+    /// Per-head key sums and transposed values of an attention group, heads as units.
+    case qattentionPrepare(QAttentionGroup)
     case qattention(QAttentionGroup)
     case fattention(FAttentionGroup)
     case pointwise(Pointwise, count: Int)
@@ -114,6 +150,7 @@ enum Kernel {
         case .fconv(let c, _, _): return (c.geometry.outH, 1)
         case .qconvT(let c): return (c.inH, 1)
         case .fconvT(let c): return (c.inH, 1)
+        case .qattentionPrepare(let a): return (a.heads.count, 1)
         case .qattention(let a): return (a.heads.count * a.blocksPerHead, 1)
         case .fattention(let a): return (a.heads.count * a.blocksPerHead, 1)
         case .pointwise(let p, let count):
@@ -137,12 +174,15 @@ enum Kernel {
         case .fconv(let c, let s, let per): try! c.run(outRows: range, scratch: s + worker * per)
         case .qconvT(let c): c.run(inRows: range)
         case .fconvT(let c): c.run(inRows: range)
+        case .qattentionPrepare(let a):
+            for h in range { a.heads[h].prepare(into: a.prepared + h * a.preparedPerHead) }
         case .qattention(let a):
             for u in range {
-                let head = a.heads[u / a.blocksPerHead]
+                let h = u / a.blocksPerHead, head = a.heads[h]
                 let start = (u % a.blocksPerHead) * a.blockRows
                 try! head.run(queries: start ..< min(start + a.blockRows, head.tokens), blockRows: a.blockRows,
-                              scratch: a.scratch + worker * a.scratchPerWorker, scratchBytes: a.scratchPerWorker)
+                              scratch: a.scratch + worker * a.scratchPerWorker, scratchBytes: a.scratchPerWorker,
+                              prepared: UnsafeRawPointer(a.prepared + h * a.preparedPerHead))
             }
         case .fattention(let a):
             for u in range {
@@ -206,7 +246,7 @@ enum Kernel {
         case let .c3p(prob, side, out):
             C3P.vote(prob, height: side, width: side, rows: range, into: out)
         case let .map8(pred, out):
-            for i in range { out[i] = Postprocess.to8Bit(pred[i]) }
+            VectorMath.to8Bit(pred + range.lowerBound, into: out + range.lowerBound, count: range.count)
         }
     }
 }

@@ -218,10 +218,17 @@ extension GraphBuilder {
                     })
                 }
             }
-            let (s, per) = try scratch(name + ".scratch", bytesPerWorker: list[0].scratchBytes(blockRows: blockRows))
-            emit(name, reads: [qo.t, ko.t, vo.t], writes: [out, s],
-                 .qattention(QAttentionGroup(heads: list, blockRows: blockRows, blocksPerHead: blocksPerHead,
-                                             scratch: raw(s), scratchPerWorker: per)))
+            // Key sums and V^T once per head, shared by its query blocks (a kernel of their own, so the
+            // pool spreads them over heads before the blocks start).
+            let prepPer = list[0].preparedBytes
+            let prep = try tensor(name + ".prepared", .uint8, [list.count * prepPer])
+            let (s, per) = try scratch(name + ".scratch",
+                                       bytesPerWorker: list[0].scratchBytes(blockRows: blockRows, prepared: true))
+            let group = QAttentionGroup(heads: list, blockRows: blockRows, blocksPerHead: blocksPerHead,
+                                        scratch: raw(s), scratchPerWorker: per, prepared: raw(prep),
+                                        preparedPerHead: prepPer)
+            emit(name + ".prepare", reads: [ko.t, vo.t], writes: [prep], .qattentionPrepare(group))
+            emit(name, reads: [qo.t, ko.t, vo.t, prep], writes: [out, s], .qattention(group))
             return out
         }
         let scale = try scalar(name + ".scale")

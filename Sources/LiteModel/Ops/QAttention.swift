@@ -62,12 +62,28 @@ public struct QAttentionHead {
     public var tokens: Int { gridH * gridW }
 
     /// Bytes of scratch `run` needs for blocks of `blockRows` queries: int32 scores and fp32 logits
-    /// (`blockRows x tokens` each), rel-pos terms, Z and A for the block, key row sums, the head's values
-    /// transposed (`headDim x tokens` int8) with their row sums, and `P - 128` (`blockRows x tokens` int8).
-    public func scratchBytes(blockRows b: Int) -> Int {
+    /// (`blockRows x tokens` each), rel-pos terms, Z and A for the block and `P - 128` (`blockRows x tokens`
+    /// int8), plus the per-head operands (`preparedBytes`) unless `run` is given them already prepared.
+    public func scratchBytes(blockRows b: Int, prepared: Bool = false) -> Int {
         let n = tokens
-        return b * n * 8 + b * (gridH + gridW) * 4 + b * 4 + b * headDim * 4 + n * 4 + headDim * 4
-            + headDim * n + b * n + 64
+        return b * n * 8 + b * (gridH + gridW) * 4 + b * 4 + b * headDim * 4 + b * n + 64
+            + (prepared ? 0 : preparedBytes)
+    }
+
+    /// Bytes of the operands every query block of this head shares (`prepare`): key row sums
+    /// (`tokens` int32), value row sums (`headDim` int32) and the values transposed (`headDim x tokens`
+    /// int8), rounded up to 64.
+    public var preparedBytes: Int { ((tokens + headDim) * 4 + headDim * tokens + 63) & ~63 }
+
+    /// Writes the per-head operands into `prepared` (`preparedBytes`), once per head and frame, so the
+    /// query blocks (`run(..., prepared:)`) only read them.
+    public func prepare(into prepared: UnsafeMutableRawPointer) {
+        let n = tokens, hd = headDim
+        let sums = prepared.bindMemory(to: Int32.self, capacity: n + hd)
+        let valuesT = (prepared + (n + hd) * 4).bindMemory(to: Int8.self, capacity: hd * n)
+        qs8RowSums(k, n: n, k: hd, ldw: ldk, into: sums)
+        transposeValues(into: valuesT)
+        qs8RowSums(valuesT, n: hd, k: n, into: sums + n)
     }
 
     /// Computes the kept queries among `queries` (token indices), at most `blockRows` at a time.
@@ -76,10 +92,13 @@ public struct QAttentionHead {
     /// `z_k Σ_c (q - z_q)`. Output: `Σ_j P v` as `(P - 128)` (int8, zero point -128) against the transposed
     /// values, minus `z_v Z` (NUMERICS 6 allows any exact integer form). Kept queries of one grid row
     /// are contiguous, so padded ones cost nothing.
+    ///
+    /// `prepared` holds this head's `prepare` output (shared by every block); without it `run` prepares
+    /// into its own scratch first.
     public func run(queries: Range<Int>, blockRows: Int, scratch: UnsafeMutableRawPointer,
-                    scratchBytes given: Int) throws(OpError) {
+                    scratchBytes given: Int, prepared: UnsafeRawPointer? = nil) throws(OpError) {
         let b = max(1, blockRows)
-        let needed = scratchBytes(blockRows: b)
+        let needed = scratchBytes(blockRows: b, prepared: prepared != nil)
         if given < needed { throw OpError.bufferTooSmall(op: "qs8_attention", needed: needed, given: given) }
         let n = tokens, hd = headDim
         let scores = scratch.bindMemory(to: Int32.self, capacity: b * n)
@@ -87,15 +106,19 @@ public struct QAttentionHead {
         let logits = (scratch + offset).bindMemory(to: Float.self, capacity: b * (n + gridH + gridW))
         let relh = logits + b * n, relw = relh + b * gridH
         offset += b * (n + gridH + gridW) * 4
-        let ints = (scratch + offset).bindMemory(to: Int32.self, capacity: b + b * hd + n + hd)
-        let zRow = ints, accBlock = ints + b, keySums = accBlock + b * hd, valueSums = keySums + n
-        offset += (b + b * hd + n + hd) * 4
-        let bytes = (scratch + offset).bindMemory(to: Int8.self, capacity: hd * n + b * n)
-        let valuesT = bytes, pMinus128 = bytes + hd * n
-
-        qs8RowSums(k, n: n, k: hd, ldw: ldk, into: keySums)
-        transposeValues(into: valuesT)
-        qs8RowSums(valuesT, n: hd, k: n, into: valueSums)
+        let ints = (scratch + offset).bindMemory(to: Int32.self, capacity: b + b * hd)
+        let zRow = ints, accBlock = ints + b
+        offset += (b + b * hd) * 4
+        let pMinus128 = (scratch + offset).bindMemory(to: Int8.self, capacity: b * n)
+        offset += b * n
+        let shared: UnsafeRawPointer
+        if let prepared { shared = prepared } else {
+            let own = scratch + ((offset + 63) & ~63)
+            prepare(into: own)
+            shared = UnsafeRawPointer(own)
+        }
+        let keySums = shared.assumingMemoryBound(to: Int32.self), valueSums = keySums + n
+        let valuesT = (shared + (n + hd) * 4).assumingMemoryBound(to: Int8.self)
 
         let qs = queries.clamped(to: 0..<n)
         for gridRow in 0..<validH {

@@ -133,6 +133,23 @@ public func quantize8(_ x: Float8, invScale: Float, zeroPoint: Int32) -> SIMD8<I
     return unsafeBitCast(u, to: SIMD8<Int32>.self) &- V.magicBits
 }
 
+/// `Postprocess.to8Bit` of every lane, as int32 lanes in [0, 255].
+///
+/// `u = pred * 255 + 0.5` (two rounded ops as in the scalar code) is clamped to [0, 255] by selects (NaN
+/// to 0), then floored exactly: `r = u + 1.5 * 2^23 - 1.5 * 2^23` is u rounded to an integer, one less
+/// where that rounded up.
+@inlinable @inline(__always)
+public func to8Bit8(_ pred: Float8) -> SIMD8<Int32> {
+    let t = pred * 255.0
+    var u = t + 0.5
+    u = u.replacing(with: 0, where: u .< 0)
+    u = u.replacing(with: 0, where: u .!= u)
+    u = u.replacing(with: 255.0, where: u .> 255.0)
+    var r = (u + VectorConstant.magic) - VectorConstant.magic
+    r = r.replacing(with: r - 1.0, where: r .> u)
+    return smallInt8(r)
+}
+
 @inlinable @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> Float8 { UnsafeRawPointer(p).loadUnaligned(as: Float8.self) }
 
@@ -183,6 +200,14 @@ public enum VectorMath {
         case .sigmoid: mapQ(x, out, count, sigmoid32x8, sigmoid32, invScale, zeroPoint)
         case .relu: mapQ(x, out, count, relu32x8, relu32, invScale, zeroPoint)
         }
+    }
+
+    /// `out[i] = Postprocess.to8Bit(pred[i])`.
+    public static func to8Bit(_ pred: UnsafePointer<Float>, into out: UnsafeMutablePointer<UInt8>, count: Int) {
+        let bytes = UnsafeMutableRawPointer(out).assumingMemoryBound(to: Int8.self)
+        var i = 0
+        while i + 8 <= count { store8(to8Bit8(load8(pred + i)), bytes + i); i += 8 }
+        while i < count { out[i] = Postprocess.to8Bit(pred[i]); i += 1 }
     }
 
     @inline(__always)
