@@ -24,7 +24,7 @@ static double now(void) {
 static void packed_raw(int m, int n, int k, const int8_t *a, size_t lda, int32_t z, const int8_t *w, size_t ldw,
                        const int32_t *s, int32_t *out, size_t ldo) {
     (void)ldw; (void)s;  // w is the packed matrix here
-    qs8_gemm_packed_8x8__avx2(m, n, k, a, lda, z, w, out, ldo);
+    qs8_gemm_packed_4x16__avx2(m, n, k, a, lda, z, w, out, ldo);
 }
 
 // blocked: 8-row calls; the unpacked kernels further in 4 x 64 blocks (QGemm.swift's epilogue blocks).
@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
     int shapes[][3] = {{1764, 576, 192}, {1764, 192, 192}, {1024, 768, 192}, {1024, 1280, 320}, {256, 768, 768},
                        {256, 1536, 768}, {1024, 320, 1280}};
     enum { NK = 3, NS = sizeof shapes / sizeof shapes[0] };
-    const char *names[NK] = {"avx512vnni_4x4", "avx2_2x4", "avx2_packed_8x8"};
+    const char *names[NK] = {"avx512vnni_4x4", "avx2_2x4", "avx2_packed_4x16"};
     kernel_fn fns[NK] = {qs8_gemm_raw_4x4__avx512vnni, qs8_gemm_raw_2x4__avx2, packed_raw};
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
     __builtin_cpu_init();

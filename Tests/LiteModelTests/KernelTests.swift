@@ -75,7 +75,7 @@ final class KernelTests: XCTestCase {
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 63), (1, 1, 64), (1, 1, 65), (2, 3, 5), (3, 5, 17),
                                          (4, 4, 16), (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1),
                                          (17, 19, 200), (4, 8, 768), (5, 5, 4099), (0, 3, 8),
-                                         // the packed 8x8 kernel: M and N around 8 and 16, odd K, K across its
+                                         // the packed 4x16 kernel: M around 4 and 8, N around 8 and 16, odd K, K across its
                                          // 1024-long activation chunks
                                          (8, 8, 2), (8, 16, 33), (9, 15, 31), (16, 17, 1023), (15, 24, 1024),
                                          (11, 9, 1025), (24, 40, 2049), (1, 8, 1), (3, 1, 2)]

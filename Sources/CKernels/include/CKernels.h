@@ -25,13 +25,13 @@ size_t qs8_packed_8c2_bytes(int n, int k);
 /// `w[8p+q][k], w[8p+q][k+1]` for q = 0..7; columns past N and the k past an odd K are 0. Panel p starts at
 /// byte `p * 8 * K2` (K2 = K rounded up to even), so a column block starting at a multiple of 8 is a plain offset.
 void qs8_pack_8c2(int n, int k, const int8_t *w, size_t ldw, int8_t *packed);
-/// x86-64 AVX2 over qs8_pack_8c2 weights: a - z_a widened to int16 once per 8 rows, one pair broadcast per row
-/// times 8 columns with vpmaddwd (no horizontal sums, no row sums needed), 8x8 tiles, masked column tail.
-void qs8_gemm_packed_8x8__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+/// x86-64 AVX2 over qs8_pack_8c2 weights: a - z_a widened to int16 once per 4 rows and 1024 k, one pair broadcast
+/// per row times 8 columns with vpmaddwd (no horizontal sums, no row sums needed), 4x16 tiles, masked column tail.
+void qs8_gemm_packed_4x16__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                const int8_t *packed, int32_t *out, size_t ldo);
-/// qs8_gemm_packed_8x8__avx2 finished with NUMERICS 3.3's dequantization (float(acc) * scale[c], then + bias[c])
+/// qs8_gemm_packed_4x16__avx2 finished with NUMERICS 3.3's dequantization (float(acc) * scale[c], then + bias[c])
 /// into float rows `ldo` apart.
-void qs8_gemm_packed_8x8_dequant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+void qs8_gemm_packed_4x16_dequant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                        const int8_t *packed, const float *scale, const float *bias,
                                        float *out, size_t ldo);
 /// 1 when this build contains the x86 kernels, 0 otherwise.

@@ -11,7 +11,7 @@ public enum QGemmKernel: Int, CaseIterable {
     case swift2x4
     /// `qs8_gemm_raw_4x4__avx512vnni` (x86-64 AVX-512 VNNI).
     case avx512vnni
-    /// `qs8_gemm_packed_8x8__avx2` (x86-64 AVX2) over weights packed at load; `avx2` for a GEMM without them.
+    /// `qs8_gemm_packed_4x16__avx2` (x86-64 AVX2) over weights packed at load; `avx2` for a GEMM without them.
     case avx2Packed
     /// `qs8_gemm_raw_2x4__avx2` (x86-64 AVX2).
     case avx2
@@ -26,7 +26,7 @@ public enum QGemmKernel: Int, CaseIterable {
         case .scalarRef: return "scalar_ref"
         case .swift2x4: return "swift_2x4"
         case .avx512vnni: return "avx512vnni_4x4"
-        case .avx2Packed: return "avx2_packed_8x8"
+        case .avx2Packed: return "avx2_packed_4x16"
         case .avx2: return "avx2_2x4"
         case .neondot: return "neondot_4x4"
         case .neon: return "neon_2x4"
@@ -106,10 +106,10 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
     let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k)
     switch g.output {
     case .raw(let out, let ld):
-        qs8_gemm_packed_8x8__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
+        qs8_gemm_packed_4x16__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
                                   out + rows.lowerBound * ld, ld)
     case .dequant(let out, let ld, let p):
-        qs8_gemm_packed_8x8_dequant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
+        qs8_gemm_packed_4x16_dequant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
                                           p.scale, p.bias, out + rows.lowerBound * ld, ld)
     case .requant:
         // 8 x 32 accumulators = 1 KiB, the most withUnsafeTemporaryAllocation keeps on the stack.
@@ -122,7 +122,7 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
                 var c = 0
                 while c < g.n {
                     let nr = min(nc, g.n - c)
-                    qs8_gemm_packed_8x8__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
+                    qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
                                               qs8PackedColumns(packed, k: g.k, from: c)!, acc, nr)
                     g.storeBlock(acc, rows: mr, cols: nr, row: i, col: c)
                     c += nr
