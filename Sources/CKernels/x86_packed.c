@@ -31,6 +31,7 @@ AVX2_TARGET static void widen_rows(int mr, int kc, const int8_t *a, size_t lda, 
     }
 }
 
+// (`#pragma GCC unroll`: gcc -O2 otherwise keeps the accumulator arrays in memory; clang unrolls them anyway.)
 // Tile: PK_MR rows x PK_NV panels of 8 columns (8 ymm accumulators). 8x8, 4x16, 6x16, 3x24 and 2x32 all reach
 // ~140 GOPS in gemm_bench on the Zen 3 (88 % of the vpmaddwd+vpaddd ceiling); 4x16 needs the fewest
 // broadcasts and instructions per vpmaddwd. Override with -DPK_MR= -DPK_NV= to measure others.
@@ -48,6 +49,7 @@ AVX2_TARGET static void widen_rows(int mr, int kc, const int8_t *a, size_t lda, 
 AVX2_TARGET __attribute__((always_inline)) static inline void
 store_row(const int nv, const __m256i *acc, int nc, int32_t *o, int accumulate, const __m256 *s, const __m256 *b) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    #pragma GCC unroll 8
     for (int v = 0; v < nv; v++, o += PK_NR, nc -= PK_NR) {
         if (nc <= 0) break;
         const int full = nc >= PK_NR;
@@ -71,29 +73,37 @@ AVX2_TARGET __attribute__((always_inline)) static inline void
 tile(const int mr, const int nv, int nc, int pairs, const int16_t *a16, const int8_t *w, size_t panel, int32_t *out,
      size_t ldo, int accumulate, const float *scale, const float *bias) {
     __m256i acc[PK_MR][PK_NV];
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++)
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) acc[r][v] = _mm256_setzero_si256();
     for (int j = 0; j < pairs; j++) {
         __m256i y[PK_NV];
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++)
             y[v] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + v * panel + 16 * (size_t)j)));
+        #pragma GCC unroll 8
         for (int r = 0; r < mr; r++) {
             int32_t x;
             memcpy(&x, a16 + (size_t)r * PK_KC + 2 * j, 4);
             const __m256i xb = _mm256_set1_epi32(x);
+            #pragma GCC unroll 8
             for (int v = 0; v < nv; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(xb, y[v]));
         }
     }
     __m256 s[PK_NV], b[PK_NV];
+    #pragma GCC unroll 8
     for (int v = 0; v < nv; v++) s[v] = b[v] = _mm256_setzero_ps();
     if (scale) {
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        #pragma GCC unroll 8
         for (int v = 0; v < nv; v++) {
             const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - PK_NR * v), lane);
             s[v] = _mm256_maskload_ps(scale + PK_NR * v, mask);
             b[v] = _mm256_maskload_ps(bias + PK_NR * v, mask);
         }
     }
+    #pragma GCC unroll 8
     for (int r = 0; r < mr; r++)
         store_row(nv, acc[r], nc, out + (size_t)r * ldo, accumulate, scale ? s : NULL, b);
 }
