@@ -160,6 +160,8 @@ final class GraphBuilder {
             let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k))
             qs8PackWeights(w, n: o, k: k, into: p)
             packed = UnsafePointer(p)
+            // Frames read the packed copy: the mapped original need not stay resident next to it.
+            file.storage.releaseResident(t.bytes)
         }
         return QWeights(w: w, sums: UnsafePointer(sums), packed: packed, o: o, k: k)
     }
