@@ -55,7 +55,8 @@ public func parseCommandLine(_ arguments: [String]) throws(UsageError) -> Comman
         return .bench(try parseEngineCommand(Array(arguments.dropFirst()), command: first,
                                              allowed: ["--threads", "--runs", "--width", "--height"], takesImages: false))
     case "infer":
-        return .infer(try parseEngineCommand(Array(arguments.dropFirst()), command: first, allowed: ["--threads"], takesImages: true))
+        return .infer(try parseEngineCommand(Array(arguments.dropFirst()), command: first, allowed: ["--threads", "--min-area"],
+                                                      takesImages: true))
     case "run", "check-config":
         let config = try parseConfigOption(Array(arguments.dropFirst()), command: first)
         return first == "run" ? .run(config: config) : .checkConfig(config: config)

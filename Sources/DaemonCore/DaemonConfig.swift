@@ -9,6 +9,8 @@ public struct ModelSettings: Equatable {
     public var threads = 2
     /// Upper bound on the arena and buffers; model load fails if the plan needs more.
     public var memoryLimit: UInt64 = 512 * 1024 * 1024
+    /// Connected components with fewer source pixels are left out of detections and the mask; 0 keeps all.
+    public var minInstanceArea = 0
 }
 
 /// Replay of image files (`[replay]`).
@@ -151,6 +153,8 @@ public struct DaemonConfig: Equatable {
         c.model.threads = try r.integer("model", "threads", default: c.model.threads, range: 1...64)
         c.model.memoryLimit = try r.size("model", "memory_limit", default: c.model.memoryLimit)
         if c.model.memoryLimit < 16 * 1024 * 1024 { throw r.error("model", "memory_limit", "must be at least 16MiB") }
+        c.model.minInstanceArea = try r.integer("model", "min_instance_area", default: c.model.minInstanceArea,
+                                                range: 0...(maxFrameDimension * maxFrameDimension))
 
         let kind = try r.choice("source", "kind", default: "replay", allowed: ["replay", "camera"])
         c.source = kind == "camera" ? .camera : .replay

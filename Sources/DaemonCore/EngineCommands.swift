@@ -9,6 +9,8 @@ public struct EngineCommandOptions: Equatable {
     public var runs = 10
     public var width = 640
     public var height = 480
+    /// Components below this many source pixels are dropped (`infer` only; as `[model] min_instance_area`).
+    public var minInstanceArea = 0
     /// Image files (`infer` only).
     public var images: [String] = []
 
@@ -28,8 +30,9 @@ func parseEngineCommand(_ arguments: [String], command: String, allowed: [String
             guard allowed.contains(argument) else {
                 throw UsageError("unknown option '" + argument + "' for " + command + " (try --help)")
             }
-            guard index + 1 < arguments.count, let value = Int(arguments[index + 1]), value >= 1, value <= 65536 else {
-                throw UsageError(argument + " needs an integer 1..65536")
+            let lowest = argument == "--min-area" ? 0 : 1
+            guard index + 1 < arguments.count, let value = Int(arguments[index + 1]), value >= lowest, value <= 65536 else {
+                throw UsageError(argument + " needs an integer " + String(lowest) + "..65536")
             }
             values.append((argument, value))
             index += 2
@@ -50,6 +53,7 @@ func parseEngineCommand(_ arguments: [String], command: String, allowed: [String
         case "--threads": options.threads = min(value, 64)
         case "--runs": options.runs = value
         case "--width": options.width = value
+        case "--min-area": options.minInstanceArea = value
         default: options.height = value
         }
     }
@@ -100,7 +104,8 @@ func runInferCommand(_ options: EngineCommandOptions) -> ExitCode {
     do throws(EngineError) {
         engine = try Engine.load(path: options.model, options: EngineOptions(threads: options.threads),
                                  frames: EngineFrameOptions(maxFrameWidth: defaultEngineMaxFrameWidth,
-                                                            maxFrameHeight: defaultEngineMaxFrameHeight))
+                                                            maxFrameHeight: defaultEngineMaxFrameHeight,
+                                                            minInstanceArea: options.minInstanceArea))
     } catch {
         printErrorLine(Logger.format(.error, "model: " + options.model + ": " + error.description))
         return .model

@@ -16,7 +16,8 @@ public func engineFrameOptions(_ config: DaemonConfig) -> EngineFrameOptions {
         width = fixed.0
         height = fixed.1
     }
-    return EngineFrameOptions(maxFrameWidth: width, maxFrameHeight: height)
+    return EngineFrameOptions(maxFrameWidth: width, maxFrameHeight: height,
+                              minInstanceArea: config.model.minInstanceArea)
 }
 
 /// Makes `EngineFrameProcessor`s: loads and validates the model named by `[model]` (start-up and SIGHUP).

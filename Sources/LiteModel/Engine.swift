@@ -36,13 +36,16 @@ public struct EngineFrameOptions {
     public var maxInstances: Int
     /// Keep the named intermediates of the golden fixtures alive to the end of a run (tests; larger arena).
     public var keepIntermediates: Bool
+    /// Components with fewer source pixels are dropped from the instances and the mask (NUMERICS 8.6); 0 keeps all.
+    public var minInstanceArea: Int
 
     public init(maxFrameWidth: Int = 1920, maxFrameHeight: Int = 1080, maxInstances: Int = 64,
-                keepIntermediates: Bool = false) {
+                keepIntermediates: Bool = false, minInstanceArea: Int = 0) {
         self.maxFrameWidth = maxFrameWidth
         self.maxFrameHeight = maxFrameHeight
         self.maxInstances = maxInstances
         self.keepIntermediates = keepIntermediates
+        self.minInstanceArea = minInstanceArea
     }
 }
 
@@ -74,6 +77,8 @@ public struct FrameResult {
     /// Instances found; `count` of them are stored (at most `maxInstances`).
     public let found: Int
     public let count: Int
+    /// Components below `minInstanceArea`, left out of the instances and the mask.
+    public let dropped: Int
     /// COCO compressed RLE of the whole foreground mask.
     public let maskRLE: UnsafeBufferPointer<UInt8>
     /// The 8-bit map (NUMERICS 8.3) resized to the source frame, row-major; foreground is `> 65`.
@@ -114,9 +119,9 @@ public final class Engine {
     /// Loads `path`: validate, build, plan, allocate the arena and the result buffers, pack constants.
     public static func load(path: String, options: EngineOptions = EngineOptions(),
                             frames: EngineFrameOptions = EngineFrameOptions()) throws(EngineError) -> Engine {
-        guard frames.maxFrameWidth >= 1, frames.maxFrameHeight >= 1, frames.maxInstances >= 0,
+        guard frames.maxFrameWidth >= 1, frames.maxFrameHeight >= 1, frames.maxInstances >= 0, frames.minInstanceArea >= 0,
               frames.maxFrameWidth <= 1 << 14, frames.maxFrameHeight <= 1 << 14 else {
-            throw .badOptions(reason: "frame limits must be 1...16384 pixels and maxInstances >= 0")
+            throw .badOptions(reason: "frame limits must be 1...16384 pixels maxInstances >= 0 and minInstanceArea >= 0")
         }
         let model: LoadedModel
         do throws(ModelLoadError) {

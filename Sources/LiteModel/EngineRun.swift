@@ -101,13 +101,15 @@ extension Engine {
         latency.inferenceNs = t2 - t1
         latency.postprocessNs = t3 - t2
         return FrameResult(width: width, height: height, found: counts.found, count: counts.stored,
+                           dropped: counts.dropped,
                            maskRLE: UnsafeBufferPointer(rebasing: b.maskRLE[0..<counts.maskLength]),
                            sourceMap: UnsafeBufferPointer(start: b.gray, count: width * height), latency: latency,
                            engine: self)
     }
 
     /// The 8-bit map at source size, threshold, instances and their RLE strings.
-    func postprocess(width: Int, height: Int) throws(EngineError) -> (found: Int, stored: Int, maskLength: Int) {
+    func postprocess(width: Int, height: Int) throws(EngineError)
+        -> (found: Int, stored: Int, dropped: Int, maskLength: Int) {
         let b = buffers
         let side = model.config.imgSize
         let pixels = width * height
@@ -115,10 +117,15 @@ extension Engine {
         do throws(OpError) {
             try Preprocess.resizeBilinear(tensorBytes(io.map8), srcW: side, srcH: side, channels: 1, into: b.gray,
                                           dstW: width, dstH: height, rows: 0..<height, scratch: b.resizeScratch)
-            Postprocess.threshold(b.gray, count: pixels, into: b.mask)
-            counts = try Instances.label(b.gray, width: width, height: height, labels: b.labels, stack: b.stack,
-                                         instances: b.instances, capacity: b.maxInstances)
+            counts = try Instances.label(b.gray, width: width, height: height, minArea: frameOptions.minInstanceArea,
+                                         labels: b.labels, stack: b.stack, instances: b.instances,
+                                         capacity: b.maxInstances)
         } catch { throw .badFrame(reason: opErrorText(error)) }
+        if counts.dropped == 0 {
+            Postprocess.threshold(b.gray, count: pixels, into: b.mask)
+        } else {
+            for p in 0..<pixels { b.mask[p] = b.labels[p] > 0 ? 1 : 0 }
+        }
         let maskLength = try encode(b.mask, width: width, height: height, into: b.maskRLE)
         var used = 0
         for index in 0..<counts.stored {
@@ -130,7 +137,7 @@ extension Engine {
             b.rleLength[index] = length
             used += length
         }
-        return (counts.found, counts.stored, maskLength)
+        return (counts.found, counts.stored, counts.dropped, maskLength)
     }
 
     private func encode(_ mask: UnsafeMutablePointer<UInt8>, width: Int, height: Int,

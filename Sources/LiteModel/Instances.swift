@@ -1,6 +1,8 @@
 // Instances of NUMERICS 8.5: 8-connected components of a binary mask in raster order (ids 1..n by
 // first pixel), each with area, bbox, centroid and score. Iterative flood fill with caller scratch:
-// no recursion, no allocation.
+// no recursion, no allocation. Components smaller than `minArea` are dropped (NUMERICS 8.6): a model
+// that is unsure near the threshold leaves specks of a few pixels that are noise to a robot, and whose
+// presence flips between int8 and fp32.
 
 /// One connected component, with its sums so derived values are exact.
 public struct Instance: Equatable {
@@ -26,27 +28,34 @@ public struct InstanceCounts: Equatable {
     public var found: Int
     /// Components written to the caller's buffer (the first `capacity` in raster order).
     public var stored: Int
+    /// Components smaller than the minimum area: labelled -1, not counted in `found`, given no id.
+    public var dropped: Int = 0
+
+    public init(found: Int, stored: Int, dropped: Int = 0) {
+        self.found = found; self.stored = stored; self.dropped = dropped
+    }
 }
 
 /// Connected components and per-instance statistics.
 public enum Instances {
     /// Labels the foreground (`g > threshold`) of a `width x height` 8-bit map with 8-connectivity.
     ///
-    /// `labels` (width x height Int32) receives 0 for background and the instance id otherwise;
-    /// `stack` (width x height Int32) is scratch. Instances beyond `capacity` are labelled but not stored.
+    /// `labels` (width x height Int32) receives 0 for background, -1 for a dropped component (area below
+    /// `minArea`) and the instance id otherwise; `stack` (width x height Int32) is scratch. Instances beyond
+    /// `capacity` are labelled but not stored.
     public static func label(_ g: UnsafePointer<UInt8>, width: Int, height: Int,
-                             threshold: UInt8 = Postprocess.foregroundThreshold,
+                             threshold: UInt8 = Postprocess.foregroundThreshold, minArea: Int = 0,
                              labels: UnsafeMutablePointer<Int32>, stack: UnsafeMutablePointer<Int32>,
                              instances: UnsafeMutablePointer<Instance>, capacity: Int) throws(OpError) -> InstanceCounts {
         try require(width >= 1 && height >= 1, "instances", "empty map")
         try require(capacity >= 0, "instances", "negative capacity")
+        try require(minArea >= 0, "instances", "negative minimum area")
         try require(width * height < Int(Int32.max), "instances", "map too large for int32 labels")
         let n = width * height
         labels.update(repeating: 0, count: n)
-        var found = 0
+        var found = 0, dropped = 0
         for start in 0..<n where labels[start] == 0 && g[start] > threshold {
-            found += 1
-            let id = Int32(truncatingIfNeeded: found)
+            let id = Int32(truncatingIfNeeded: found + 1)
             var inst = Instance(id: id, area: 0, minX: width, minY: height, maxX: -1, maxY: -1, sumX: 0, sumY: 0, sumG: 0)
             labels[start] = id
             stack[0] = Int32(start)
@@ -77,8 +86,17 @@ public enum Instances {
                     }
                 }
             }
+            if inst.area < minArea {
+                // Its pixels all lie in its bbox; -1 keeps them visited and frees the id for the next one.
+                for y in inst.minY...inst.maxY {
+                    for x in inst.minX...inst.maxX where labels[y * width + x] == id { labels[y * width + x] = -1 }
+                }
+                dropped += 1
+                continue
+            }
+            found += 1
             if found <= capacity { instances[found - 1] = inst }
         }
-        return InstanceCounts(found: found, stored: min(found, capacity))
+        return InstanceCounts(found: found, stored: min(found, capacity), dropped: dropped)
     }
 }

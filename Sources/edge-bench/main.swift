@@ -118,13 +118,15 @@ func main() {
             }
             let frame = readFile(positional[2])
             let engine = try Engine.load(path: modelPath, options: engineOptions,
-                                         frames: EngineFrameOptions(maxFrameWidth: width, maxFrameHeight: height))
+                                         frames: EngineFrameOptions(maxFrameWidth: width, maxFrameHeight: height,
+                                                                    minInstanceArea: option("--min-area", 0)))
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(frame.count, 1), alignment: 64)
             defer { buffer.deallocate() }
             for (index, byte) in frame.enumerated() { buffer[index] = byte }
             let result = try engine.run(frame: UnsafeRawBufferPointer(rebasing: buffer[0..<frame.count]), width: width,
                                         height: height, encoding: .rgb8, step: width * 3)
-            printLine("found " + String(result.found) + " stored " + String(result.count))
+            printLine("found " + String(result.found) + " stored " + String(result.count) + " dropped "
+                      + String(result.dropped))
             printLine("mask " + text(result.maskRLE))
             for index in 0..<result.count {
                 let d = result[index]

@@ -35,6 +35,7 @@ final class DaemonConfigTests: XCTestCase {
         path = /m.dsam
         threads = 4
         memory_limit = 256MiB
+        min_instance_area = 64
         [source]
         kind = camera
         [camera]
@@ -65,6 +66,8 @@ final class DaemonConfigTests: XCTestCase {
         """)
         XCTAssertEqual(c.model.threads, 4)
         XCTAssertEqual(c.model.memoryLimit, 256 << 20)
+        XCTAssertEqual(c.model.minInstanceArea, 64)
+        XCTAssertEqual(engineFrameOptions(c).minInstanceArea, 64)
         XCTAssertEqual(c.source, .camera)
         XCTAssertEqual(c.camera.width, 640)
         XCTAssertEqual(c.publish.endpoints, ["tcp://*:5560", "ipc:///run/x.sock"])
@@ -86,6 +89,8 @@ final class DaemonConfigTests: XCTestCase {
         assertConfigError(configText(replayPath: "/f", extra: "[log]\nlevel = loud"), key: "log.level", line: 9)
         assertConfigError(configText(replayPath: "/f", extra: "[gpio]\ndetect_hold = 5 parsecs"), key: "gpio.detect_hold", line: 9)
         assertConfigError(configText(replayPath: "/f", extra: "[publish]\nendpoints = http://x"), key: "publish.endpoints", line: 9)
+        assertConfigError(configText(replayPath: "/f", extra: "[model]\nmin_instance_area = -1"),
+                          key: "model.min_instance_area", line: 9)
         assertConfigError(configText(replayPath: "/f", extra: "[model]\nmemory_limit = 1MiB"), key: "model.memory_limit", line: 9,
                           contains: "at least 16MiB")
         assertConfigError(configText(replayPath: "/f", extra: "[model]\npath = /again"), key: "model.path", line: 9,

@@ -102,8 +102,15 @@ final class EngineProcessorTests: XCTestCase {
         XCTAssertEqual([bench.runs, bench.width, bench.height, bench.threads], [4, 320, 240, 1])
         guard case .infer(let infer) = try parseCommandLine(["infer", "m.dsm", "a.png", "b.jpg"]) else { return XCTFail() }
         XCTAssertEqual(infer.images, ["a.png", "b.jpg"])
+        XCTAssertEqual(infer.minInstanceArea, 0)
+        guard case .infer(let filtered) = try parseCommandLine(["infer", "m.dsm", "--min-area", "0", "a.png"]),
+              case .infer(let filtered64) = try parseCommandLine(["infer", "m.dsm", "--min-area", "64", "a.png"]) else {
+            return XCTFail()
+        }
+        XCTAssertEqual([filtered.minInstanceArea, filtered64.minInstanceArea], [0, 64])
         for bad in [["plan"], ["plan", "m", "extra"], ["plan", "m", "--runs", "3"], ["bench", "m", "--runs", "0"],
-                    ["bench", "m", "--threads"], ["infer", "m"]] {
+                    ["bench", "m", "--threads"], ["infer", "m"], ["infer", "m", "--min-area", "-1", "a.png"],
+                    ["bench", "m", "--min-area", "4"]] {
             XCTAssertThrowsError(try parseCommandLine(bad), "\(bad)")
         }
         XCTAssertTrue(helpText.contains("plan MODEL"))

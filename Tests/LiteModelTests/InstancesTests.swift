@@ -4,11 +4,12 @@ import XCTest
 
 /// 8-connected components and per-instance statistics (NUMERICS 8.5).
 final class InstancesTests: XCTestCase {
-    func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64) throws -> (InstanceCounts, [Instance], [Int32]) {
+    func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64, minArea: Int = 0) throws
+        -> (InstanceCounts, [Instance], [Int32]) {
         var labels = [Int32](repeating: -1, count: w * h), stack = labels
         var out = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0, sumY: 0, sumG: 0),
                              count: capacity)
-        let counts = try Instances.label(g, width: w, height: h, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
+        let counts = try Instances.label(g, width: w, height: h, minArea: minArea, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
         return (counts, Array(out.prefix(counts.stored)), labels)
     }
 
@@ -88,6 +89,53 @@ final class InstancesTests: XCTestCase {
             }
             XCTAssertEqual(counts.found, idOfRoot.count)
             for item in inst { XCTAssertEqual(item.area, areas[item.id]) }
+        }
+    }
+
+    func testComponentsBelowTheMinimumAreaAreDroppedAndGiveUpTheirIds() throws {
+        let X: UInt8 = 200, o: UInt8 = 0
+        // A 1-pixel speck, a 4-pixel block, a 3-pixel diagonal.
+        let g: [UInt8] = [
+            X, o, o, o, o, X, X,
+            o, o, X, o, o, X, X,
+            o, o, o, X, o, o, o,
+            o, o, X, o, o, o, o,
+        ]
+        let (all, _, _) = try run(g, 7, 4)
+        XCTAssertEqual(all, InstanceCounts(found: 3, stored: 3))
+        let (counts, inst, labels) = try run(g, 7, 4, minArea: 4)
+        XCTAssertEqual(counts, InstanceCounts(found: 1, stored: 1, dropped: 2))
+        XCTAssertEqual(inst.map { $0.area }, [4])
+        XCTAssertEqual(inst[0].id, 1)
+        XCTAssertEqual(labels.filter { $0 == -1 }.count, 4)
+        XCTAssertEqual(labels.filter { $0 == 1 }.count, 4)
+        XCTAssertEqual(labels[1 * 7 + 2], -1)
+        let (c2, i2, l2) = try run(g, 7, 4, minArea: 2)
+        XCTAssertEqual(c2, InstanceCounts(found: 2, stored: 2, dropped: 1))
+        XCTAssertEqual(i2.map { $0.area }, [4, 3])  // ids follow the raster order of the kept ones
+        XCTAssertEqual(l2[0], -1)
+        XCTAssertEqual(l2[3 * 7 + 2], 2)
+        XCTAssertThrowsError(try run(g, 7, 4, minArea: -1))
+    }
+
+    func testMinimumAreaAgainstTheUnfilteredLabelling() throws {
+        var rng = TestRNG(62)
+        for _ in 0..<20 {
+            let w = rng.int(1...40), h = rng.int(1...30), minArea = rng.int(0...6)
+            let g = (0..<(w * h)).map { _ in UInt8(rng.int(0...3) == 0 ? rng.int(66...255) : rng.int(0...65)) }
+            let (all, allInst, allLabels) = try run(g, w, h, capacity: w * h)
+            let (counts, inst, labels) = try run(g, w, h, capacity: w * h, minArea: minArea)
+            let kept = allInst.filter { $0.area >= minArea }
+            XCTAssertEqual(counts.found, kept.count)
+            XCTAssertEqual(counts.dropped, all.found - kept.count)
+            XCTAssertEqual(inst.map { $0.area }, kept.map { $0.area })
+            XCTAssertEqual(inst.map { $0.id }, Array(1...max(1, kept.count)).prefix(kept.count).map { Int32($0) })
+            // Same components, renumbered 1..k in raster order; dropped pixels are -1.
+            var newIdOfOld = [Int32: Int32]()
+            for (index, item) in kept.enumerated() { newIdOfOld[item.id] = Int32(index + 1) }
+            for i in 0..<(w * h) where allLabels[i] > 0 {
+                XCTAssertEqual(labels[i], newIdOfOld[allLabels[i]] ?? -1)
+            }
         }
     }
 }

@@ -178,18 +178,23 @@ enum Kernel {
     static func runPointwise(_ p: Pointwise, _ range: Range<Int>) {
         switch p {
         case let .quantize(x, out, inv, z):
-            for i in range { out[i] = quantize(x[i], invScale: inv, zeroPoint: z) }
+            VectorMath.quantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count,
+                                invScale: inv, zeroPoint: z)
         case let .activate(x, out, act):
-            for i in range { out[i] = act.apply(x[i]) }
+            VectorMath.activate(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act)
         case let .activateQ(x, out, act, inv, z):
-            for i in range { out[i] = quantize(act.apply(x[i]), invScale: inv, zeroPoint: z) }
+            VectorMath.activateQuantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act,
+                                        invScale: inv, zeroPoint: z)
         case let .add(x, y, period, out):
-            for i in range { out[i] = x[i] + y[i % period] }
-        case let .gated(x, gate, y, out):
-            for i in range {
-                let g = gate * y[i]
-                out[i] = x[i] + g
+            var i = range.lowerBound
+            while i < range.upperBound {  // contiguous runs of y
+                let offset = i % period, run = min(range.upperBound - i, period - offset)
+                Elementwise.add(x + i, y + offset, into: out + i, count: run)
+                i += run
             }
+        case let .gated(x, gate, y, out):
+            Elementwise.addScaled(x + range.lowerBound, gate: gate, y + range.lowerBound, into: out + range.lowerBound,
+                                  count: range.count)
         case let .concat(a, ca, b, cb, out, width):
             let c = ca + cb
             for px in range {

@@ -102,9 +102,13 @@ public struct FAttentionHead {
 func softmaxRow(_ l: UnsafeMutablePointer<Float>, count n: Int) {
     var m = l[0]
     for j in 0..<n where l[j] > m { m = l[j] }
-    for j in 0..<n { l[j] = exp32(l[j] - m) }
+    var j = 0
+    while j + 8 <= n { store8(exp32x8(load8(l + j) - m), l + j); j += 8 }
+    while j < n { l[j] = exp32(l[j] - m); j += 1 }
     let z = lane16Sum(l, count: n)
-    for j in 0..<n { l[j] = l[j] / z }
+    j = 0
+    while j + 8 <= n { store8(load8(l + j) / z, l + j); j += 8 }
+    while j < n { l[j] = l[j] / z; j += 1 }
 }
 
 /// Plain scalar reference of `FAttentionHead.run`, one query at a time; `scratch` holds `tokens` floats.

@@ -19,6 +19,15 @@ public enum RowOutput {
         case .qs8(let p, let ld, let inv, let z): p[row * ld + col] = quantize(y, invScale: inv, zeroPoint: z)
         }
     }
+
+    /// `store` of eight consecutive columns `col..<col+8`.
+    @inline(__always)
+    func store8(_ y: Float8, row: Int, col: Int) {
+        switch self {
+        case .f32(let p, let ld): LiteModel.store8(y, p + row * ld + col)
+        case .qs8(let p, let ld, let inv, let z): LiteModel.store8(quantize8(y, invScale: inv, zeroPoint: z), p + row * ld + col)
+        }
+    }
 }
 
 /// LayerNorm (or LayerNorm2d on HWC pixels) of `rows` rows of `c` values, `ldx` apart.
@@ -48,10 +57,18 @@ public struct LayerNorm {
             let mean = lane16Sum(row, count: c) / cf
             let variance = lane16SumSquaredDeviation(row, count: c, mean: mean) / cf
             let rs = 1.0 / (variance + eps).squareRoot()
-            for i in 0..<c {
+            var i = 0
+            while i + 8 <= c {
+                let d = load8(row + i) - mean
+                let y = (d * rs) * load8(weight + i) + load8(bias + i)
+                output.store8(y, row: r, col: i)
+                i += 8
+            }
+            while i < c {
                 let d = row[i] - mean
                 let y = (d * rs) * weight[i] + bias[i]
                 output.store(y, row: r, col: i)
+                i += 1
             }
         }
     }

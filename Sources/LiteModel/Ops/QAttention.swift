@@ -94,10 +94,7 @@ public struct QAttentionHead {
         let valuesT = bytes, pMinus128 = bytes + hd * n
 
         qs8RowSums(k, n: n, k: hd, ldw: ldk, into: keySums)
-        for j in 0..<n {
-            let vj = v + j * ldv
-            for c in 0..<hd { valuesT[c * n + j] = vj[c] }
-        }
+        transposeValues(into: valuesT)
         qs8RowSums(valuesT, n: hd, k: n, into: valueSums)
 
         let qs = queries.clamped(to: 0..<n)
@@ -110,64 +107,26 @@ public struct QAttentionHead {
                           wRowSums: keySums, output: .raw(scores, ld: n)).run()
                 for i in start..<end {
                     let r = i - start
-                    let si = scores + r * n, li = logits + r * n
                     let qi = q + i * ldq
                     var qz: Int32 = 0
                     for c in 0..<hd { qz &+= Int32(qi[c]) &- zq }
                     let correction = zk &* qz
-                    for j in 0..<n { li[j] = Float(si[j] &- correction) * logitScale }
+                    var rh: UnsafeMutablePointer<Float>? = nil, rw: UnsafeMutablePointer<Float>? = nil
                     if let rp = relPos {
-                        let rh = relh + r * gridH, rw = relw + r * gridW
-                        relTerms(qi, table: rp.rh + (i / gridW) * gridH * hd, count: gridH, scale: rp.rhScale, into: rh)
-                        relTerms(qi, table: rp.rw + (i % gridW) * gridW * hd, count: gridW, scale: rp.rwScale, into: rw)
-                        for j in 0..<n {
-                            let t = li[j] + rh[j / gridW]
-                            li[j] = t + rw[j % gridW]
-                        }
+                        rh = relh + r * gridH; rw = relw + r * gridW
+                        relTerms(qi, table: rp.rh + (i / gridW) * gridH * hd, count: gridH, scale: rp.rhScale, into: rh!)
+                        relTerms(qi, table: rp.rw + (i % gridW) * gridW * hd, count: gridW, scale: rp.rwScale, into: rw!)
                     }
-                    zRow[r] = quantizedNumerators(li, into: pMinus128 + r * n)
+                    let li = logits + r * n
+                    let m = logitsRow(scores: scores + r * n, correction: correction, relH: rh, relW: rw, into: li)
+                    zRow[r] = quantizedNumerators(li, max: m, into: pMinus128 + r * n)
                 }
                 try QGemm(m: rows, n: hd, k: n, a: pMinus128, lda: n, aZero: -128, w: valuesT,
                           wRowSums: valueSums, output: .raw(accBlock, ld: hd)).run()
-                for r in 0..<rows {
-                    let z = zRow[r], zf = Float(z), acc = accBlock + r * hd
-                    let zCorrection = zv &* z
-                    for c in 0..<hd {
-                        let num = Float(acc[c] &- zCorrection) * vScale
-                        output.store(num / zf, row: start + r, col: c)
-                    }
-                }
+                for r in 0..<rows { outputRow(accBlock + r * hd, z: zRow[r], row: start + r) }
                 start = end
             }
         }
-    }
-
-    /// `relh[i, kh] = Float(Σ_c (q_ic - z_q) R[h(i), kh, c]) * scale` for kh in 0..<count.
-    @inline(__always)
-    func relTerms(_ qi: UnsafePointer<Int8>, table: UnsafePointer<Int8>, count: Int, scale: Float,
-                  into out: UnsafeMutablePointer<Float>) {
-        for kh in 0..<count {
-            let r = table + kh * headDim
-            var s: Int32 = 0
-            for c in 0..<headDim { s &+= (Int32(qi[c]) &- zq) &* Int32(r[c]) }
-            out[kh] = Float(s) * scale
-        }
-    }
-
-    /// Softmax numerators quantized against the row maximum: writes `P - 128` and returns `Z = Σ P`.
-    @inline(__always)
-    func quantizedNumerators(_ li: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>) -> Int32 {
-        let n = tokens
-        var m = li[0]
-        for j in 1..<max(1, n) where li[j] > m { m = li[j] }
-        var z: Int32 = 0
-        for j in 0..<n {
-            let e = exp32(li[j] - m)
-            let p = Int32(roundEven(e * 255.0))
-            out[j] = Int8(truncatingIfNeeded: p &- 128)
-            z &+= p
-        }
-        return z
     }
 }
 

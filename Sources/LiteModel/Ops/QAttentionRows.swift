@@ -1,0 +1,156 @@
+// The per-query-row steps of `QAttentionHead.run` (NUMERICS 6 steps 2-5), eight lanes at a time.
+// Every lane performs the scalar reference's fp32 operations in its order, so the bits are those of
+// `qs8_attention__scalar_ref`; integer sums are exact in any order.
+
+extension QAttentionHead {
+    /// `valuesT[c * tokens + j] = v[j, c]`: eight tokens of one channel gathered into one 64-bit store.
+    @inline(__always)
+    func transposeValues(into valuesT: UnsafeMutablePointer<Int8>) {
+        let n = tokens, hd = headDim, ld = ldv
+        for c in 0..<hd {
+            let src = v + c, dst = valuesT + c &* n
+            var j = 0
+            while j &+ 8 <= n {
+                let s = src + j &* ld
+                var word: UInt64 = 0
+                for t in 0..<8 { word |= UInt64(UInt8(bitPattern: s[t &* ld])) &<< UInt64(8 &* t) }
+                UnsafeMutableRawPointer(dst + j).storeBytes(of: word.littleEndian, as: UInt64.self)
+                j &+= 8
+            }
+            while j < n { dst[j] = src[j &* ld]; j &+= 1 }
+        }
+    }
+
+    /// `out[kh] = Float(Σ_c (q_c - z_q) R[kh, c]) * scale` for kh in 0..<count (`table` rows `headDim` apart).
+    ///
+    /// Sixteen channels at a time as eight int16 lanes holding byte pairs: shifts sign-extend the even
+    /// and odd bytes (Swift's widening SIMD conversions are outlined loops). `|q - z_q| <= 255` and
+    /// `|R| <= 128`, so each product is exact in int16; the products are widened the same way and summed.
+    @inline(__always)
+    func relTerms(_ qi: UnsafePointer<Int8>, table: UnsafePointer<Int8>, count: Int, scale: Float,
+                  into out: UnsafeMutablePointer<Float>) {
+        let hd = headDim, zq16 = SIMD8<Int16>(repeating: Int16(truncatingIfNeeded: zq))
+        let wide = hd & ~15
+        @inline(__always) func pairs(_ p: UnsafePointer<Int8>) -> (SIMD8<Int16>, SIMD8<Int16>) {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Int16>.self)
+            return ((w &<< 8) &>> 8, w &>> 8)
+        }
+        @inline(__always) func widenedSum(_ p: SIMD8<Int16>) -> SIMD4<Int32> {
+            let w = unsafeBitCast(p, to: SIMD4<Int32>.self)
+            return ((w &<< 16) &>> 16) &+ (w &>> 16)
+        }
+        for kh in 0..<count {
+            let r = table + kh * hd
+            var acc = SIMD4<Int32>(repeating: 0)
+            var c = 0
+            while c < wide {
+                let (qe, qo) = pairs(qi + c), (re, ro) = pairs(r + c)
+                acc &+= widenedSum((qe &- zq16) &* re) &+ widenedSum((qo &- zq16) &* ro)
+                c += 16
+            }
+            var s = acc.wrappedSum()
+            while c < hd { s &+= (Int32(qi[c]) &- zq) &* Int32(r[c]); c += 1 }
+            out[kh] = Float(s) * scale
+        }
+    }
+
+    /// Logits of one query, `l_j = (Float(S_j - correction) * logitScale + relH[h(j)]) + relW[w(j)]`
+    /// (without the rel-pos adds when `relH` is nil), into `li`; returns the row maximum as the scalar
+    /// loop finds it (`m = l_0`, then every `l_j > m`), which NaN logits cannot change unless `l_0` is one.
+    @inline(__always)
+    func logitsRow(scores si: UnsafePointer<Int32>, correction: Int32, relH: UnsafePointer<Float>?,
+                   relW: UnsafePointer<Float>?, into li: UnsafeMutablePointer<Float>) -> Float {
+        let n = tokens, scale = logitScale
+        var mv = Float8(repeating: -.infinity)
+        @inline(__always) func base(_ j: Int) -> Float8 {
+            let s = UnsafeRawPointer(si + j).loadUnaligned(as: SIMD8<Int32>.self) &- correction
+            return Float8(s) * scale
+        }
+        var m: Float = -.infinity
+        if let rh = relH, let rw = relW {
+            if gridW >= 8 {
+                // Whole grid rows; the last chunk of a row overlaps the previous one, which recomputes the
+                // same values from the untouched scores (and max is idempotent).
+                for kh in 0..<gridH {
+                    let row = kh * gridW, h = rh[kh]
+                    var kw = 0
+                    while true {
+                        let k0 = min(kw, gridW - 8)
+                        let t = base(row + k0) + h
+                        let l = t + load8(rw + k0)
+                        store8(l, li + row + k0)
+                        mv = mv.replacing(with: l, where: l .> mv)
+                        if k0 == gridW - 8 { break }
+                        kw += 8
+                    }
+                }
+            } else {
+                for j in 0..<n {
+                    let l0 = Float(si[j] &- correction) * scale
+                    let t = l0 + rh[j / gridW]
+                    let l = t + rw[j % gridW]
+                    li[j] = l
+                    if l > m { m = l }
+                }
+            }
+        } else {
+            var j = 0
+            while j + 8 <= n {
+                let l = base(j)
+                store8(l, li + j)
+                mv = mv.replacing(with: l, where: l .> mv)
+                j += 8
+            }
+            while j < n {
+                let l = Float(si[j] &- correction) * scale
+                li[j] = l
+                if l > m { m = l }
+                j += 1
+            }
+        }
+        for lane in 0..<8 where mv[lane] > m { m = mv[lane] }
+        return li[0].isNaN ? li[0] : m
+    }
+
+    /// Softmax numerators quantized against the row maximum `m`: writes `P - 128` and returns `Z = Σ P`.
+    @inline(__always)
+    func quantizedNumerators(_ li: UnsafePointer<Float>, max m: Float, into out: UnsafeMutablePointer<Int8>) -> Int32 {
+        let n = tokens
+        var zsum = SIMD8<Int32>(repeating: 0)
+        var j = 0
+        while j + 8 <= n {
+            let e = exp32x8(load8(li + j) - m)
+            let p = smallInt8(e * 255.0)  // e in [0, 1]: roundEven(e * 255) as an integer
+            store8(p &- 128, out + j)
+            zsum &+= p
+            j += 8
+        }
+        var z = zsum.wrappedSum()
+        while j < n {
+            let e = exp32(li[j] - m)
+            let p = Int32(roundEven(e * 255.0))
+            out[j] = Int8(truncatingIfNeeded: p &- 128)
+            z &+= p
+            j += 1
+        }
+        return z
+    }
+
+    /// `o_c = (Float(A_c - z_v Z) * s_v) / Float(Z)` of one query, stored through `output`.
+    @inline(__always)
+    func outputRow(_ acc: UnsafePointer<Int32>, z: Int32, row: Int) {
+        let zf = Float(z), zCorrection = zv &* z, hd = headDim
+        var c = 0
+        while c + 8 <= hd {
+            let a = UnsafeRawPointer(acc + c).loadUnaligned(as: SIMD8<Int32>.self) &- zCorrection
+            let num = Float8(a) * vScale
+            output.store8(num / zf, row: row, col: c)
+            c += 8
+        }
+        while c < hd {
+            let num = Float(acc[c] &- zCorrection) * vScale
+            output.store(num / zf, row: row, col: c)
+            c += 1
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import XCTest
+
+@testable import LiteModel
+
+/// The eight-lane row steps of the int8 attention (Ops/QAttentionRows.swift) against the scalar formulas
+/// of NUMERICS 6, bit for bit, step by step: the head's output quantizes logits through exp and roundEven,
+/// which hides most one-ulp logit errors, so the end-to-end attention tests alone would not catch them.
+final class QAttentionRowsTests: XCTestCase {
+    /// A head over `h x w` with `hd` channels; the q/k/v pointers point into `buffer` (zeros unless filled).
+    func makeHead(h: Int, w: Int, hd: Int, buffer: UnsafeMutablePointer<Int8>, zq: Int32 = 0, zv: Int32 = 0,
+                  logitScale: Float = 1, vScale: Float = 1, output: RowOutput) throws -> QAttentionHead {
+        try QAttentionHead(gridH: h, gridW: w, headDim: hd, q: buffer, ldq: hd, zq: zq, k: buffer, ldk: hd, zk: 0,
+                           v: buffer, ldv: hd, zv: zv, logitScale: logitScale, vScale: vScale, relPos: nil,
+                           output: output)
+    }
+
+    func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
+
+    func testLogitsRowAndMaxMatchScalar() throws {
+        var rng = TestRNG(5)
+        var dummy = [Int8](repeating: 0, count: 64 * 64 * 4)
+        var sink = [Float](repeating: 0, count: 64)
+        let grids = [(1, 1), (3, 5), (2, 7), (1, 8), (4, 8), (3, 9), (2, 12), (5, 14), (2, 16), (3, 17), (1, 33)]
+        for (gh, gw) in grids {
+            for trial in 0..<6 {
+                let n = gh * gw
+                let scale: Float = [0.013, 1e-6, 3.7e3, 0.5, .infinity, 1][trial]
+                var scores = (0..<n).map { _ in Int32(truncatingIfNeeded: rng.int(-(1 << 30)...(1 << 30))) }
+                if trial == 3 { scores = scores.map { $0 & 0xff } }  // many equal logits (ties of the max)
+                let correction = Int32(rng.int(-100_000...100_000))
+                var rh = rng.floats(gh, -50, 50), rw = rng.floats(gw, -50, 50)
+                if trial == 4 { rh[0] = .nan }
+                if trial == 5 { rw[gw - 1] = -.infinity; rh[gh - 1] = .nan }
+                for withRel in [false, true] {
+                    var li = [Float](repeating: 7, count: n)
+                    let m = try dummy.withUnsafeMutableBufferPointer { d in
+                        try sink.withUnsafeMutableBufferPointer { s in
+                            let head = try makeHead(h: gh, w: gw, hd: 1, buffer: d.baseAddress!, logitScale: scale,
+                                                    output: .f32(s.baseAddress!, ld: 1))
+                            return rh.withUnsafeBufferPointer { rhp in
+                                rw.withUnsafeBufferPointer { rwp in
+                                    li.withUnsafeMutableBufferPointer { lp in
+                                        head.logitsRow(scores: scores, correction: correction,
+                                                       relH: withRel ? rhp.baseAddress! : nil,
+                                                       relW: withRel ? rwp.baseAddress! : nil, into: lp.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    var ref = [Float](repeating: 0, count: n)
+                    for j in 0..<n {
+                        var l = Float(scores[j] &- correction) * scale
+                        if withRel {
+                            l = l + rh[j / gw]
+                            l = l + rw[j % gw]
+                        }
+                        ref[j] = l
+                    }
+                    var refMax = ref[0]
+                    for j in 1..<max(1, n) where ref[j] > refMax { refMax = ref[j] }
+                    for j in 0..<n where !same(li[j], ref[j]) {
+                        XCTFail("logits \(gh)x\(gw) trial \(trial) rel \(withRel) j \(j): \(li[j]) != \(ref[j])")
+                        break
+                    }
+                    // Equal maxima may differ only in the sign of a zero, which no later step can see.
+                    XCTAssertTrue(same(m, refMax) || (m == 0 && refMax == 0),
+                                  "max \(gh)x\(gw) trial \(trial) rel \(withRel): \(m) != \(refMax)")
+                }
+            }
+        }
+    }
+
+    func testNumeratorsMatchScalar() throws {
+        var rng = TestRNG(9)
+        var dummy = [Int8](repeating: 0, count: 4096)
+        var sink = [Float](repeating: 0, count: 64)
+        for n in [1, 7, 8, 9, 15, 16, 17, 64, 1000] {
+            for trial in 0..<4 {
+                var li = rng.floats(n, -30, 0)
+                if trial == 1 { li = li.map { $0 * 1000 } }  // below the -87 clamp
+                if trial == 2 { li[n / 2] = -.infinity; li[n - 1] = .nan }
+                // Values whose exp * 255 lands next to a .5 tie.
+                if trial == 3 { li = (0..<n).map { Float(-$0 % 40) * 0.0123 } }
+                let m: Float = trial == 2 && n > 3 ? .nan : li.max() ?? 0
+                var out = [Int8](repeating: 0, count: n)
+                let z = try dummy.withUnsafeMutableBufferPointer { d in
+                    try sink.withUnsafeMutableBufferPointer { s in
+                        let head = try makeHead(h: 1, w: n, hd: 1, buffer: d.baseAddress!, output: .f32(s.baseAddress!, ld: 1))
+                        return out.withUnsafeMutableBufferPointer { head.quantizedNumerators(li, max: m, into: $0.baseAddress!) }
+                    }
+                }
+                var refZ: Int32 = 0
+                for j in 0..<n {
+                    let p = Int32(roundEven(exp32(li[j] - m) * 255.0))
+                    refZ &+= p
+                    if out[j] != Int8(truncatingIfNeeded: p &- 128) { XCTFail("P n \(n) trial \(trial) j \(j)"); break }
+                }
+                XCTAssertEqual(z, refZ, "Z n \(n) trial \(trial)")
+            }
+        }
+    }
+
+    func testRelTermsTransposeAndOutputRowMatchScalar() throws {
+        var rng = TestRNG(13)
+        for hd in [1, 8, 15, 16, 17, 32, 33] {
+            for zq: Int32 in [-128, 0, 127, 37] {
+                let count = 9, n = 11
+                var q = rng.int8s(hd * n), table = rng.int8s(count * hd)
+                q[0] = -128; q[hd - 1] = 127; table[0] = -128; table[hd - 1] = 127; table[count * hd - 1] = -128
+                var rel = [Float](repeating: 0, count: count), sink = [Float](repeating: 0, count: n * hd)
+                var t = [Int8](repeating: 0, count: hd * n)
+                try q.withUnsafeMutableBufferPointer { qp in
+                    try sink.withUnsafeMutableBufferPointer { s in
+                        let head = try QAttentionHead(gridH: 1, gridW: n, headDim: hd, q: qp.baseAddress!, ldq: hd, zq: zq,
+                                                      k: qp.baseAddress!, ldk: hd, zk: 0, v: qp.baseAddress!, ldv: hd, zv: zq,
+                                                      logitScale: 1, vScale: 0.37, relPos: nil, output: .f32(s.baseAddress!, ld: hd))
+                        rel.withUnsafeMutableBufferPointer {
+                            head.relTerms(qp.baseAddress!, table: table, count: count, scale: 0.011, into: $0.baseAddress!)
+                        }
+                        t.withUnsafeMutableBufferPointer { head.transposeValues(into: $0.baseAddress!) }
+                        let acc = (0..<hd).map { _ in Int32(rng.int(-3_000_000...3_000_000)) }
+                        head.outputRow(acc, z: 9_999, row: 2)
+                        for c in 0..<hd {
+                            let num = Float(acc[c] &- zq &* 9_999) * 0.37
+                            XCTAssertEqual(s[2 * hd + c].bitPattern, (num / Float(9_999)).bitPattern, "o hd \(hd) c \(c)")
+                        }
+                    }
+                }
+                for kh in 0..<count {
+                    var s: Int32 = 0
+                    for c in 0..<hd { s += (Int32(q[c]) - zq) * Int32(table[kh * hd + c]) }
+                    XCTAssertEqual(rel[kh].bitPattern, (Float(s) * 0.011).bitPattern, "rel hd \(hd) zq \(zq) kh \(kh)")
+                }
+                for c in 0..<hd { for j in 0..<n where t[c * n + j] != q[j * hd + c] { XCTFail("transpose \(hd) \(c) \(j)") } }
+            }
+        }
+    }
+
+    /// The epilogue's int8 form is `Q` of the fp32 form, lane for lane.
+    func testOutputRowQuantizedMatchesScalar() throws {
+        var rng = TestRNG(17)
+        let hd = 19
+        var q = [Int8](repeating: 0, count: hd), out = [Int8](repeating: 0, count: hd)
+        try q.withUnsafeMutableBufferPointer { qp in
+            try out.withUnsafeMutableBufferPointer { o in
+                let head = try QAttentionHead(gridH: 1, gridW: 1, headDim: hd, q: qp.baseAddress!, ldq: hd, zq: 0,
+                                              k: qp.baseAddress!, ldk: hd, zk: 0, v: qp.baseAddress!, ldv: hd, zv: -3,
+                                              logitScale: 1, vScale: 0.02, relPos: nil,
+                                              output: .qs8(o.baseAddress!, ld: hd, invScale: 9.5, zeroPoint: 4))
+                let acc = (0..<hd).map { _ in Int32(rng.int(-20_000...20_000)) }
+                head.outputRow(acc, z: 255, row: 0)
+                for c in 0..<hd {
+                    let y = (Float(acc[c] &- (-3 * 255)) * 0.02) / Float(255)
+                    XCTAssertEqual(o[c], quantize(y, invScale: 9.5, zeroPoint: 4), "c \(c)")
+                }
+            }
+        }
+    }
+}
