@@ -207,6 +207,43 @@ final class KernelTests: XCTestCase {
         XCTAssertNil(qs8PackedColumns(c.packed.withUnsafeBufferPointer { $0.baseAddress! }, k: c.k, from: 12))
     }
 
+    /// Requantization with extreme constants (multipliers 0, Int32.min/max and random, every shift 0...63, biases
+    /// and zero points anywhere in Int32, extreme inputs): the packed kernel's fused epilogue against `requantize`.
+    func testRequantizeExtremeConstantsEqualReference() throws {
+        var rng = TestRNG(11)
+        for (m, n, k, fill) in [(9, 64, 40, nil), (5, 23, 1024, Int8(-128)), (4, 17, 3, Int8(127))] as [(Int, Int, Int, Int8?)] {
+            let c = makeCase(m, n, k, &rng, aZero: fill.map { $0 < 0 ? 127 : -128 }, fillA: fill, fillW: fill)
+            let special: [Int32] = [0, Int32.min, Int32.max]
+            var mult = [Int32](), qbias = [Int32](), zout = [Int32]()
+            for i in 0..<n {
+                let any32 = Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max)))
+                mult.append(i % 4 == 3 ? special[(i / 4) % 3] : any32)
+                qbias.append(Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max))))
+                zout.append(i % 2 == 0 ? Int32(rng.int(-300...300)) : Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max))))
+            }
+            let shift = (0..<n).map { Int32($0 % 64) }
+            func run(_ kernel: QGemmKernel) throws -> [Int8] {
+                var q = [Int8](repeating: 0, count: m * n)
+                try c.packed.withUnsafeBufferPointer { p in try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in
+                    try c.sums.withUnsafeBufferPointer { s in try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
+                        try qbias.withUnsafeBufferPointer { qb in try zout.withUnsafeBufferPointer { zo in try q.withUnsafeMutableBufferPointer { qo in
+                            let req = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: qb.baseAddress!,
+                                                     zeroPoint: zo.baseAddress!)
+                            let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
+                                              ldw: c.ldw, wRowSums: s.baseAddress!, packed: p.baseAddress!,
+                                              output: .requant(qo.baseAddress!, ld: n, req))
+                            qs8GemmRun(g, rows: 0..<m, kernel: kernel)
+                        } } }
+                    } } }
+                } } }
+                return q
+            }
+            let ref = try run(.scalarRef)
+            if fill == nil { XCTAssertGreaterThan(Set(ref).count, 2, "requant outputs should not all clamp") }
+            for kernel in fastKernels { assertSame(try run(kernel), ref, "\(kernel.name) extreme requant m=\(m) n=\(n) k=\(k)") }
+        }
+    }
+
     func testForceSelectsAndReleasesAVariant() {
         let detected = QGemmKernel.selected
         QGemmKernel.force(.scalarRef)

@@ -34,6 +34,20 @@ void qs8_gemm_packed_4x16__avx2(int m, int n, int k, const int8_t *a, size_t lda
 void qs8_gemm_packed_4x16_dequant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                        const int8_t *packed, const float *scale, const float *bias,
                                        float *out, size_t ldo);
+/// Per-output-channel constants of NUMERICS 3.4's requantization (N values each, as QRequantParams).
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    const int32_t *bias;
+    const int32_t *zero_point;
+} qs8_requant_cols;
+/// The largest K qs8_gemm_packed_4x16_requant__avx2 takes (its sums stay in registers over one chunk of K).
+#define QS8_PACKED_MAX_K_REQUANT 1024
+/// qs8_gemm_packed_4x16__avx2 finished with NUMERICS 3.4's requantization into int8 rows `ldo` bytes apart,
+/// bit-exact with the Swift reference (64-bit products, shift counts masked like Swift's &<< / &>>); K <= 1024
+/// (larger K writes nothing: the caller runs the raw kernel and the Swift epilogue instead).
+void qs8_gemm_packed_4x16_requant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                        const int8_t *packed, qs8_requant_cols rq, int8_t *out, size_t ldo);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

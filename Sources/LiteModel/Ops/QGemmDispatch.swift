@@ -99,8 +99,9 @@ public func qs8PackedColumns(_ packed: UnsafePointer<Int8>?, k: Int, from column
     return packed + column * ((k + 1) & ~1)
 }
 
-/// The packed AVX2 kernel: raw and dequantized outputs straight from the kernel (its dequantization is
-/// NUMERICS 3.3's two rounded steps), requantized ones through 8 x 32 blocks of accumulators on the stack.
+/// The packed AVX2 kernel: raw, dequantized and (K <= 1024) requantized outputs straight from the kernel (its
+/// epilogues are NUMERICS 3.3 and 3.4 bit for bit); requantized ones with a longer K through 8 x 32 blocks of
+/// accumulators on the stack and the Swift epilogue.
 func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
     guard !rows.isEmpty else { return }
     let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k)
@@ -111,8 +112,13 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
     case .dequant(let out, let ld, let p):
         qs8_gemm_packed_4x16_dequant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
                                           p.scale, p.bias, out + rows.lowerBound * ld, ld)
+    case .requant(let out, let ld, let p) where g.k <= Int(QS8_PACKED_MAX_K_REQUANT):
+        let cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+        qs8_gemm_packed_4x16_requant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed, cols,
+                                           out + rows.lowerBound * ld, ld)
     case .requant:
-        // 8 x 32 accumulators = 1 KiB, the most withUnsafeTemporaryAllocation keeps on the stack.
+        // Longer K: 8 x 32 accumulators = 1 KiB (the most withUnsafeTemporaryAllocation keeps on the stack)
+        // through the Swift epilogue.
         let mc = 8, nc = 32
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
             let acc = buffer.baseAddress!
