@@ -53,6 +53,19 @@ public final class ModelFileBytes {
         mapped = false
     }
 
+    /// Drops the resident pages lying wholly inside `range` (part of `bytes`) from memory: for tensors the
+    /// engine has copied into its own layout (packed weights), so they stop counting twice in the resident set.
+    /// The mapping stays valid (a later read faults the pages back in from the file); a no-op for an owned copy.
+    public func releaseResident(_ range: UnsafeRawBufferPointer) {
+        guard mapped, let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + range.count) / page * page
+        guard hi > lo, let address = UnsafeMutableRawPointer(bitPattern: lo) else { return }
+        _ = madvise(address, hi - lo, MADV_DONTNEED)
+    }
+
     deinit {
         if mapped {
             munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress!), bytes.count)

@@ -30,9 +30,11 @@ func registerKernelTests(_ registry: inout TestRegistry) {
     }
 }
 
-/// M, N, K not multiples of the tiles (2x4, 4x4, 4x16c4), plus K = 768 (the encoder width).
+/// M, N, K not multiples of the tiles (2x4, 4x4, 4x16c4, the packed 4x16 over 8-column panels), plus K = 768
+/// (the encoder width) and K past the packed kernel's 1024-long activation chunks.
 let gemmShapes: [(m: Int, n: Int, k: Int)] = [(1, 1, 1), (1, 1, 7), (4, 4, 1), (5, 3, 9), (7, 17, 33), (9, 1, 64),
-                                              (4, 16, 768), (13, 21, 100), (3, 6, 2)]
+                                              (4, 16, 768), (13, 21, 100), (3, 6, 2), (8, 8, 2), (6, 33, 31),
+                                              (9, 17, 1025), (5, 24, 2049)]
 
 func int8GemmCases(_ t: inout TestContext) throws(OpError) {
     var rng = SelftestRNG(42)
@@ -42,6 +44,9 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let a = rng.int8s(m * lda), w = rng.int8s(n * ldw, -127...127), aZero = Int32(rng.int(-128...127))
         var sums = [Int32](repeating: 0, count: n)
         qs8RowSums(w, n: n, k: k, ldw: ldw, into: &sums)
+        // Packed at "load" as the graph does; the packed kernel reads them where it is selected, others ignore them.
+        var packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
+        qs8PackWeights(w, n: n, k: k, ldw: ldw, into: &packed)
         let scale = rng.floats(n, 1e-4, 1e-2), fbias = rng.floats(n, -1, 1)
         // r = M / 2^sh near 30 / typical |acc| (~135 sqrt K), so requantized outputs spread over int8.
         var center = 31, typical = 135 * Double(k).squareRoot() * 1.4142135
@@ -51,12 +56,12 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }
         let zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
         // The kernels keep pointers to these arrays past the init calls: keep the arrays alive to the end.
-        defer { withExtendedLifetime((a, w, sums, scale, fbias, mult, shift, qbias, zout)) {} }
+        defer { withExtendedLifetime((a, w, sums, packed, scale, fbias, mult, shift, qbias, zout)) {} }
 
         // Raw int32 accumulators against the literal definition.
         let raw = filled(m * n, Int32(0)), rawRef = filled(m * n, Int32(0))
         defer { raw.deallocate(); rawRef.deallocate() }
-        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums, packed: packed,
                   output: .raw(raw.baseAddress!, ld: n)).run()
         for i in 0..<m {
             for j in 0..<n {
@@ -71,7 +76,7 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let f = filled(m * n, Float.nan), fr = filled(m * n, Float.nan)
         defer { f.deallocate(); fr.deallocate() }
         let d = QDequantParams(scale: scale, bias: fbias)
-        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums, packed: packed,
                   output: .dequant(f.baseAddress!, ld: n, d)).run()
         qs8_gemm__scalar_ref(try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
                                        output: .dequant(fr.baseAddress!, ld: n, d)), rows: 0..<m)
@@ -84,10 +89,10 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let q = filled(m * n, Int8(0)), qs = filled(m * n, Int8(0)), qr = filled(m * n, Int8(0))
         defer { q.deallocate(); qs.deallocate(); qr.deallocate() }
         let r = QRequantParams(multiplier: mult, shift: shift, bias: qbias, zeroPoint: zout)
-        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
+        try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums, packed: packed,
                   output: .requant(q.baseAddress!, ld: n, r)).run()
         let split = try QGemm(m: m, n: n, k: k, a: a, lda: lda, aZero: aZero, w: w, ldw: ldw, wRowSums: sums,
-                              output: .requant(qs.baseAddress!, ld: n, r))
+                              packed: packed, output: .requant(qs.baseAddress!, ld: n, r))
         let mid = m / 2 + 1
         split.run(rows: mid..<(m + 5))
         split.run(rows: 0..<mid)
@@ -99,6 +104,31 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
             var seen = [Bool](repeating: false, count: 256), distinct = 0
             for v in q where !seen[Int(v) + 128] { seen[Int(v) + 128] = true; distinct += 1 }
             t.expect(distinct > 4, "requant outputs should vary " + shape + ": " + String(distinct) + " distinct")
+        }
+    }
+    try int8GemmExtremes(&t)
+}
+
+/// Largest |(a - z_a) * w| over a long K with zero points -128, 0 and 127: every kernel's raw sums equal the
+/// closed form (a - z_a) * w * K (~±1.07e9 at K = 32768, the largest QGemm accepts).
+func int8GemmExtremes(_ t: inout TestContext) throws(OpError) {
+    let (m, n) = (5, 11)
+    for k in [4099, 1 << 15] {
+        for (fa, fw, z) in [(Int8(-128), Int8(-128), Int32(127)), (127, -128, -128), (127, 127, 0), (-128, 127, 127)] {
+            let a = [Int8](repeating: fa, count: m * k), w = [Int8](repeating: fw, count: n * k)
+            var sums = [Int32](repeating: 0, count: n), packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
+            qs8RowSums(w, n: n, k: k, into: &sums)
+            qs8PackWeights(w, n: n, k: k, into: &packed)
+            defer { withExtendedLifetime((a, w, sums, packed)) {} }
+            let raw = filled(m * n, Int32(0))
+            defer { raw.deallocate() }
+            try QGemm(m: m, n: n, k: k, a: a, lda: k, aZero: z, w: w, wRowSums: sums, packed: packed,
+                      output: .raw(raw.baseAddress!, ld: n)).run()
+            let want = (Int32(fa) - z) * Int32(fw) * Int32(k)
+            for i in 0..<(m * n) where raw[i] != want {
+                t.fail("extreme gemm k=" + String(k) + " z=" + String(z) + ": " + String(raw[i]) + " != " + String(want))
+                break
+            }
         }
     }
 }

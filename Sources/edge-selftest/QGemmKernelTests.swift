@@ -18,7 +18,10 @@ func registerQGemmKernelTests(_ registry: inout TestRegistry) {
         var seed: UInt64 = 6
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 15), (1, 1, 16), (1, 1, 17), (2, 3, 5), (3, 5, 17), (4, 4, 16),
                                          (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1), (17, 19, 200),
-                                         (4, 8, 768), (3, 5, 4099)]
+                                         (4, 8, 768), (3, 5, 4099),
+                                         // the packed 4x16 kernel: M around 4 and 8, N around 8 and 16, odd K,
+                                         // K across its 1024-long activation chunks
+                                         (8, 8, 2), (9, 15, 31), (16, 17, 1023), (11, 9, 1025), (5, 24, 2049), (1, 8, 1)]
         for kernel in fastKernels() {
             for (m, n, k) in shapes {
                 let c = KernelCase(m: m, n: n, k: k, seed: &seed)
@@ -70,6 +73,8 @@ func compareExact<T: BinaryInteger>(_ t: inout TestContext, _ got: [T], _ want: 
 struct KernelCase {
     let m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
     var a: [Int8], w: [Int8], sums: [Int32]
+    /// `w` packed at "load" by `qs8PackWeights` (read by the packed variant, ignored by the others).
+    var packed: [Int8]
 
     init(m: Int, n: Int, k: Int, seed: inout UInt64, aZero: Int32? = nil, fillA: Int8? = nil, fillW: Int8? = nil) {
         func next(_ s: inout UInt64) -> Int {
@@ -85,25 +90,31 @@ struct KernelCase {
         if fillA == nil { for i in 0..<a.count { a[i] = Int8(truncatingIfNeeded: next(&seed)) } }
         if fillW == nil { for i in 0..<w.count { w[i] = Int8(truncatingIfNeeded: next(&seed)) } }
         sums = [Int32](repeating: 0, count: n)
+        packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
         let (n, k, ldw) = (n, k, ldw)
         w.withUnsafeBufferPointer { wp in
             sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+        }
+        w.withUnsafeBufferPointer { wp in
+            packed.withUnsafeMutableBufferPointer { qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
         }
     }
 
     func run(_ kernel: QGemmKernel) -> [Int32] {
         var out = [Int32](repeating: Int32.min, count: m * n)
+        packed.withUnsafeBufferPointer { p in
         a.withUnsafeBufferPointer { a in
             w.withUnsafeBufferPointer { w in
                 sums.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in
                         guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
                                                  w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 output: .raw(o.baseAddress!, ld: n)) else { return }
+                                                 packed: p.baseAddress!, output: .raw(o.baseAddress!, ld: n)) else { return }
                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                     }
                 }
             }
+        }
         }
         return out
     }
@@ -117,6 +128,7 @@ struct KernelCase {
             bias[c] = Int32(c * 37 % 10_000 - 5000)
             zero[c] = Int32(c % 41 - 20)
         }
+        packed.withUnsafeBufferPointer { pw in
         a.withUnsafeBufferPointer { a in w.withUnsafeBufferPointer { w in sums.withUnsafeBufferPointer { s in
             mult.withUnsafeBufferPointer { mu in shift.withUnsafeBufferPointer { sh in
                 bias.withUnsafeBufferPointer { bi in zero.withUnsafeBufferPointer { ze in
@@ -125,12 +137,13 @@ struct KernelCase {
                                                zeroPoint: ze.baseAddress!)
                         guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
                                                  w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 output: .requant(o.baseAddress!, ld: n, p)) else { return }
+                                                 packed: pw.baseAddress!, output: .requant(o.baseAddress!, ld: n, p)) else { return }
                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                     }
                 } }
             } }
         } } }
+        }
         return out
     }
 }

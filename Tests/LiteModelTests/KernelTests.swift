@@ -8,6 +8,8 @@ final class KernelTests: XCTestCase {
     struct Case {
         var m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
         var a: [Int8], w: [Int8], sums: [Int32]
+        /// `w` packed by `qs8PackWeights` (read by the packed variants, ignored by the others).
+        var packed: [Int8]
     }
 
     func makeCase(_ m: Int, _ n: Int, _ k: Int, _ rng: inout TestRNG, aZero: Int32? = nil,
@@ -19,24 +21,31 @@ final class KernelTests: XCTestCase {
         w.withUnsafeBufferPointer { wp in
             sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
         }
-        return Case(m: m, n: n, k: k, lda: lda, ldw: ldw, aZero: aZero ?? Int32(rng.int(-128...127)), a: a, w: w, sums: sums)
+        var packed = [Int8](repeating: 99, count: qs8PackedBytes(n: n, k: k))
+        w.withUnsafeBufferPointer { wp in
+            packed.withUnsafeMutableBufferPointer { qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+        }
+        return Case(m: m, n: n, k: k, lda: lda, ldw: ldw, aZero: aZero ?? Int32(rng.int(-128...127)), a: a, w: w, sums: sums,
+                    packed: packed)
     }
 
     /// Raw accumulators of `kernel` over `rows`; untouched cells keep the sentinel.
     func raw(_ c: Case, _ kernel: QGemmKernel, rows: Range<Int>? = nil, ld: Int? = nil) throws -> [Int32] {
         let ld = ld ?? c.n
         var out = [Int32](repeating: Int32.min, count: max(c.m, 1) * ld)
+        try c.packed.withUnsafeBufferPointer { p in
         try c.a.withUnsafeBufferPointer { a in
             try c.w.withUnsafeBufferPointer { w in
                 try c.sums.withUnsafeBufferPointer { s in
                     try out.withUnsafeMutableBufferPointer { o in
                         let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
                                           w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
-                                          output: .raw(o.baseAddress!, ld: ld))
+                                          packed: p.baseAddress!, output: .raw(o.baseAddress!, ld: ld))
                         qs8GemmRun(g, rows: rows ?? 0..<c.m, kernel: kernel)
                     }
                 }
             }
+        }
         }
         return out
     }
@@ -65,7 +74,11 @@ final class KernelTests: XCTestCase {
         var rng = TestRNG(6)
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 63), (1, 1, 64), (1, 1, 65), (2, 3, 5), (3, 5, 17),
                                          (4, 4, 16), (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1),
-                                         (17, 19, 200), (4, 8, 768), (5, 5, 4099), (0, 3, 8)]
+                                         (17, 19, 200), (4, 8, 768), (5, 5, 4099), (0, 3, 8),
+                                         // the packed 4x16 kernel: M around 4 and 8, N around 8 and 16, odd K, K across its
+                                         // 1024-long activation chunks
+                                         (8, 8, 2), (8, 16, 33), (9, 15, 31), (16, 17, 1023), (15, 24, 1024),
+                                         (11, 9, 1025), (24, 40, 2049), (1, 8, 1), (3, 1, 2)]
         for kernel in fastKernels {
             for (m, n, k) in shapes {
                 let c = makeCase(m, n, k, &rng)
@@ -105,14 +118,16 @@ final class KernelTests: XCTestCase {
     /// Both epilogues through the stack-blocked path (M and N past its 16 x 128 blocks).
     func testEpiloguesEqualReference() throws {
         var rng = TestRNG(9)
-        for (m, n, k) in [(37, 300, 77), (16, 128, 64), (1, 129, 3)] {
+        for (m, n, k) in [(37, 300, 77), (16, 128, 64), (1, 129, 3), (9, 33, 1500), (8, 8, 1025)] {
             let c = makeCase(m, n, k, &rng)
             let scale = rng.floats(n, 1e-4, 1e-2), fbias = rng.floats(n, -1, 1)
             let mult = (0..<n).map { _ in Int32(rng.int((1 << 30)...Int(Int32.max))) }
-            let shift = (0..<n).map { _ in Int32(rng.int(36...42)) }
+            // Long K: larger sums, so larger shifts keep the requantized values spread over int8.
+            let shift = (0..<n).map { _ in Int32(rng.int(k > 500 ? 41...44 : 36...42)) }
             let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }, zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
             func run(_ kernel: QGemmKernel) throws -> ([Float], [Int8]) {
                 var f = [Float](repeating: .nan, count: m * n), q = [Int8](repeating: 0, count: m * n)
+                try c.packed.withUnsafeBufferPointer { p in
                 try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
                     try scale.withUnsafeBufferPointer { sc in try fbias.withUnsafeBufferPointer { fb in
                         try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
@@ -123,7 +138,8 @@ final class KernelTests: XCTestCase {
                                                              bias: qb.baseAddress!, zeroPoint: zo.baseAddress!)
                                     for output in [QGemmOutput.dequant(fo.baseAddress!, ld: n, deq), .requant(qo.baseAddress!, ld: n, req)] {
                                         let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
-                                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!, output: output)
+                                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
+                                                          packed: p.baseAddress!, output: output)
                                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                                     }
                                 } }
@@ -131,15 +147,100 @@ final class KernelTests: XCTestCase {
                         } }
                     } }
                 } } }
+                }
                 return (f, q)
             }
             let (fr, qr) = try run(.scalarRef)
-            XCTAssertGreaterThan(Set(qr).count, 20, "requant outputs should spread over int8")
+            XCTAssertGreaterThan(Set(qr).count, min(20, m * n / 4), "requant outputs should spread over int8")
             for kernel in fastKernels {
                 let (f, q) = try run(kernel)
                 assertBitEqual(f, fr, "\(kernel.name) dequant m=\(m) n=\(n)")
                 assertSame(q, qr, "\(kernel.name) requant m=\(m) n=\(n)")
             }
+        }
+    }
+
+    /// The packed variant reads `QGemm.packed` (weights packed from a different matrix change its result), runs
+    /// its unpacked sibling without it, and a column block at a panel edge (`qs8PackedColumns`) is that block.
+    func testPackedVariantUsesThePackedWeights() throws {
+        guard QGemmKernel.avx2Packed.isAvailable else { throw XCTSkip("no AVX2") }
+        var rng = TestRNG(10)
+        var c = makeCase(13, 29, 45, &rng)
+        let ref = try raw(c, .scalarRef)
+        assertSame(try raw(c, .avx2Packed), ref, "packed")
+        let other = makeCase(13, 29, 45, &rng)
+        var swapped = c
+        swapped.packed = other.packed
+        XCTAssertNotEqual(try raw(swapped, .avx2Packed), ref, "the packed kernel must read the packed weights")
+        swapped.packed = []
+        // No packed weights at all: the unpacked AVX2 kernel.
+        var out = [Int32](repeating: 0, count: c.m * c.n)
+        try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
+            try out.withUnsafeMutableBufferPointer { o in
+                let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
+                                  ldw: c.ldw, wRowSums: s.baseAddress!, output: .raw(o.baseAddress!, ld: c.n))
+                qs8GemmRun(g, rows: 0..<c.m, kernel: .avx2Packed)
+            }
+        } } }
+        assertSame(out, ref, "packed variant without packed weights")
+        // Columns 16..<29 from the packed panels at column 16, against the reference on rows 16..<29 of w.
+        var block = [Int32](repeating: 0, count: c.m * 13), blockRef = block
+        c.w = Array(c.w[(16 * c.ldw)...])
+        c.sums = Array(c.sums[16...])
+        for (kernel, dst) in [(QGemmKernel.avx2Packed, 0), (.scalarRef, 1)] {
+            try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
+                try c.packed.withUnsafeBufferPointer { p in
+                    var o = dst == 0 ? block : blockRef
+                    try o.withUnsafeMutableBufferPointer { ob in
+                        let g = try QGemm(m: c.m, n: 13, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
+                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
+                                          packed: qs8PackedColumns(p.baseAddress!, k: c.k, from: 16),
+                                          output: .raw(ob.baseAddress!, ld: 13))
+                        qs8GemmRun(g, rows: 0..<c.m, kernel: kernel)
+                    }
+                    if dst == 0 { block = o } else { blockRef = o }
+                }
+            } } }
+        }
+        assertSame(block, blockRef, "packed column block")
+        XCTAssertEqual(Array(blockRef[0..<13]), Array(ref[16..<29]))
+        XCTAssertNil(qs8PackedColumns(c.packed.withUnsafeBufferPointer { $0.baseAddress! }, k: c.k, from: 12))
+    }
+
+    /// Requantization with extreme constants (multipliers 0, Int32.min/max and random, every shift 0...63, biases
+    /// and zero points anywhere in Int32, extreme inputs): the packed kernel's fused epilogue against `requantize`.
+    func testRequantizeExtremeConstantsEqualReference() throws {
+        var rng = TestRNG(11)
+        for (m, n, k, fill) in [(9, 64, 40, nil), (5, 23, 1024, Int8(-128)), (4, 17, 3, Int8(127))] as [(Int, Int, Int, Int8?)] {
+            let c = makeCase(m, n, k, &rng, aZero: fill.map { $0 < 0 ? 127 : -128 }, fillA: fill, fillW: fill)
+            let special: [Int32] = [0, Int32.min, Int32.max]
+            var mult = [Int32](), qbias = [Int32](), zout = [Int32]()
+            for i in 0..<n {
+                let any32 = Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max)))
+                mult.append(i % 4 == 3 ? special[(i / 4) % 3] : any32)
+                qbias.append(Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max))))
+                zout.append(i % 2 == 0 ? Int32(rng.int(-300...300)) : Int32(truncatingIfNeeded: rng.int(Int(Int32.min)...Int(Int32.max))))
+            }
+            let shift = (0..<n).map { Int32($0 % 64) }
+            func run(_ kernel: QGemmKernel) throws -> [Int8] {
+                var q = [Int8](repeating: 0, count: m * n)
+                try c.packed.withUnsafeBufferPointer { p in try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in
+                    try c.sums.withUnsafeBufferPointer { s in try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
+                        try qbias.withUnsafeBufferPointer { qb in try zout.withUnsafeBufferPointer { zo in try q.withUnsafeMutableBufferPointer { qo in
+                            let req = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: qb.baseAddress!,
+                                                     zeroPoint: zo.baseAddress!)
+                            let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
+                                              ldw: c.ldw, wRowSums: s.baseAddress!, packed: p.baseAddress!,
+                                              output: .requant(qo.baseAddress!, ld: n, req))
+                            qs8GemmRun(g, rows: 0..<m, kernel: kernel)
+                        } } }
+                    } } }
+                } } }
+                return q
+            }
+            let ref = try run(.scalarRef)
+            if fill == nil { XCTAssertGreaterThan(Set(ref).count, 2, "requant outputs should not all clamp") }
+            for kernel in fastKernels { assertSame(try run(kernel), ref, "\(kernel.name) extreme requant m=\(m) n=\(n) k=\(k)") }
         }
     }
 

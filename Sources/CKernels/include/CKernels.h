@@ -19,6 +19,35 @@ void qs8_gemm_raw_4x4__neondot(int m, int n, int k, const int8_t *a, size_t lda,
 /// AArch64 plain NEON (smull + sadalp), 2x4 tile, zero-padded K tail (Cortex-A72 and older).
 void qs8_gemm_raw_2x4__neon(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                             const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// Bytes of an N x K weight matrix packed by qs8_pack_8c2 (N rounded up to 8, K to 2).
+size_t qs8_packed_8c2_bytes(int n, int k);
+/// Packs `w[N, K]` (rows `ldw` apart) into panels of 8 columns: panel p holds, for each pair of k, the 16 bytes
+/// `w[8p+q][k], w[8p+q][k+1]` for q = 0..7; columns past N and the k past an odd K are 0. Panel p starts at
+/// byte `p * 8 * K2` (K2 = K rounded up to even), so a column block starting at a multiple of 8 is a plain offset.
+void qs8_pack_8c2(int n, int k, const int8_t *w, size_t ldw, int8_t *packed);
+/// x86-64 AVX2 over qs8_pack_8c2 weights: a - z_a widened to int16 once per 4 rows and 1024 k, one pair broadcast
+/// per row times 8 columns with vpmaddwd (no horizontal sums, no row sums needed), 4x16 tiles, masked column tail.
+void qs8_gemm_packed_4x16__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                               const int8_t *packed, int32_t *out, size_t ldo);
+/// qs8_gemm_packed_4x16__avx2 finished with NUMERICS 3.3's dequantization (float(acc) * scale[c], then + bias[c])
+/// into float rows `ldo` apart.
+void qs8_gemm_packed_4x16_dequant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                       const int8_t *packed, const float *scale, const float *bias,
+                                       float *out, size_t ldo);
+/// Per-output-channel constants of NUMERICS 3.4's requantization (N values each, as QRequantParams).
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+    const int32_t *bias;
+    const int32_t *zero_point;
+} qs8_requant_cols;
+/// The largest K qs8_gemm_packed_4x16_requant__avx2 takes (its sums stay in registers over one chunk of K).
+#define QS8_PACKED_MAX_K_REQUANT 1024
+/// qs8_gemm_packed_4x16__avx2 finished with NUMERICS 3.4's requantization into int8 rows `ldo` bytes apart,
+/// bit-exact with the Swift reference (64-bit products, shift counts masked like Swift's &<< / &>>); K <= 1024
+/// (larger K writes nothing: the caller runs the raw kernel and the Swift epilogue instead).
+void qs8_gemm_packed_4x16_requant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                        const int8_t *packed, qs8_requant_cols rq, int8_t *out, size_t ldo);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

@@ -42,6 +42,15 @@ final class PackedConstants {
     deinit { for block in blocks { block.deallocate() } }
 }
 
+/// An int8 layer's weights as the GEMMs take them: `w[o, k]`, row sums, and the packed copy (or nil).
+struct QWeights {
+    let w: UnsafePointer<Int8>
+    let sums: UnsafePointer<Int32>
+    let packed: UnsafePointer<Int8>?
+    let o: Int
+    let k: Int
+}
+
 /// Builds the execution order (tensors, lifetimes) and, in its second pass, the bound kernel list.
 ///
 /// The same builder code runs twice: first unbound (declaring tensors and steps for the planner; kernels get a
@@ -136,16 +145,25 @@ final class GraphBuilder {
         (try scalar(layer + ".in_inv_s"), try scalarI(layer + ".in_zero"))
     }
 
-    /// An int8 layer's weights `[O, K]` and their row sums (computed once, in the bound pass).
-    func qweights(_ layer: String) throws(GraphError) -> (UnsafePointer<Int8>, UnsafePointer<Int32>, Int, Int) {
+    /// An int8 layer's weights `[O, K]`, their row sums and, when the selected GEMM kernel reads them, the
+    /// weights packed for it (nil otherwise); both computed once, in the bound pass, and counted as constants.
+    func qweights(_ layer: String) throws(GraphError) -> QWeights {
         let t = try modelTensor(layer + ".weight", .i8)
         guard t.shape.count == 2 else { throw .badTensor(name: t.name, reason: "not 2-D") }
         let o = t.shape[0], k = t.shape[1]
         let w = t.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
-        guard let constants, bound else { return (w, UnsafePointer(bitPattern: 64)!, o, k) }
+        guard let constants, bound else { return QWeights(w: w, sums: UnsafePointer(bitPattern: 64)!, packed: nil, o: o, k: k) }
         let sums = constants.allocate(Int32.self, count: o)
         qs8RowSums(w, n: o, k: k, into: sums)
-        return (w, UnsafePointer(sums), o, k)
+        var packed: UnsafePointer<Int8>? = nil
+        if QGemmKernel.selected.usesPackedWeights {
+            let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k))
+            qs8PackWeights(w, n: o, k: k, into: p)
+            packed = UnsafePointer(p)
+            // Frames read the packed copy: the mapped original need not stay resident next to it.
+            file.storage.releaseResident(t.bytes)
+        }
+        return QWeights(w: w, sums: UnsafePointer(sums), packed: packed, o: o, k: k)
     }
 
     func fweights(_ layer: String) throws(GraphError) -> (UnsafePointer<Float>, UnsafePointer<Float>, Int, Int) {

@@ -30,7 +30,8 @@ extension GraphBuilder {
     func mm(_ x: GTensor, rows: Int, _ layer: String, requantize: Bool = false,
             record: String? = nil) throws(GraphError) -> GTensor {
         if int8 {
-            let (w, sums, o, k) = try qweights(layer)
+            let qw = try qweights(layer)
+            let (w, sums, o, k) = (qw.w, qw.sums, qw.o, qw.k)
             let a = try quantized(x, count: rows * k, for: layer)
             let z = try scalarI(layer + ".in_zero")
             let out = try tensor(layer, requantize ? .int8 : .float32, [rows, o], record: record)
@@ -38,7 +39,8 @@ extension GraphBuilder {
                                                  : .dequant(f(out), ld: o, try dequant(layer))
             let aq = q(a)
             let g = try checked { () throws(OpError) in
-                try QGemm(m: rows, n: o, k: k, a: aq, lda: k, aZero: z, w: w, wRowSums: sums, output: output)
+                try QGemm(m: rows, n: o, k: k, a: aq, lda: k, aZero: z, w: w, wRowSums: sums, packed: qw.packed,
+                          output: output)
             }
             emit(layer, reads: [a], writes: [out], .qgemm(g))
             return out
@@ -116,7 +118,8 @@ extension GraphBuilder {
             try ConvGeometry(inH: h, inW: w, inC: cin, outC: 1, kernel: 3, pad: dilation, dilation: dilation)
         }
         if int8 {
-            let (wq, sums, o, k) = try qweights(layer)
+            let qw = try qweights(layer)
+            let (wq, sums, o, k) = (qw.w, qw.sums, qw.o, qw.k)
             guard k == 9 * cin else { throw .badTensor(name: layer + ".weight", reason: "K is not 9 x Cin") }
             let g = try checked { () throws(OpError) in
                 try ConvGeometry(inH: h, inW: w, inC: cin, outC: o, kernel: 3, pad: dilation, dilation: dilation)
@@ -127,7 +130,8 @@ extension GraphBuilder {
             let (s, per) = try scratch(layer + ".im2col", bytesPerWorker: g.scratchCount)
             let (ap, output) = (q(a), QGemmOutput.dequant(f(out), ld: o, try dequant(layer)))
             let conv = try checked { () throws(OpError) in
-                try QConv2d(geometry: g, input: ap, inputZero: z, weights: wq, weightRowSums: sums, output: output)
+                try QConv2d(geometry: g, input: ap, inputZero: z, weights: wq, weightRowSums: sums,
+                            packedWeights: qw.packed, output: output)
             }
             emit(layer, reads: [a], writes: [out, s], .qconv(conv, scratch: q(s), perWorker: per))
             return out
@@ -151,7 +155,8 @@ extension GraphBuilder {
     /// ConvTranspose 2x2 stride 2 of an `h x w x cin` map; fp32 `2h x 2w x cout` out.
     func convT2x2(_ x: GTensor, h: Int, w: Int, cin: Int, _ layer: String, record: String? = nil) throws(GraphError) -> GTensor {
         if int8 {
-            let (wq, sums, rows, k) = try qweights(layer)
+            let qw = try qweights(layer)
+            let (wq, sums, rows, k) = (qw.w, qw.sums, qw.o, qw.k)
             guard k == cin, rows % 4 == 0 else { throw .badTensor(name: layer + ".weight", reason: "not [4 Cout, Cin]") }
             let a = try quantized(x, count: h * w * cin, for: layer)
             let z = try scalarI(layer + ".in_zero")
@@ -159,7 +164,7 @@ extension GraphBuilder {
             let (ap, output) = (q(a), QGemmOutput.dequant(f(out), ld: rows / 4, try dequant(layer)))
             let conv = try checked { () throws(OpError) in
                 try QConvTranspose2x2(inH: h, inW: w, inC: cin, outC: rows / 4, input: ap, inputZero: z,
-                                      weights: wq, weightRowSums: sums, output: output)
+                                      weights: wq, weightRowSums: sums, packedWeights: qw.packed, output: output)
             }
             emit(layer, reads: [a], writes: [out], .qconvT(conv))
             return out

@@ -88,15 +88,19 @@ public struct QConv2d {
     public let inputZero: Int32
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
+    /// The weights packed by `qs8PackWeights` (for the packed kernels), or nil.
+    public let packedWeights: UnsafePointer<Int8>?
     public let output: QGemmOutput
 
     public init(geometry: ConvGeometry, input: UnsafePointer<Int8>, inputZero: Int32, weights: UnsafePointer<Int8>,
-                weightRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+                weightRowSums: UnsafePointer<Int32>, packedWeights: UnsafePointer<Int8>? = nil,
+                output: QGemmOutput) throws(OpError) {
         // Validates zero point, K and ld through a throwaway GEMM description.
         _ = try QGemm(m: 0, n: geometry.outC, k: geometry.k, a: input, lda: geometry.k, aZero: inputZero,
                       w: weights, wRowSums: weightRowSums, output: output)
         self.geometry = geometry; self.input = input; self.inputZero = inputZero
-        self.weights = weights; self.weightRowSums = weightRowSums; self.output = output
+        self.weights = weights; self.weightRowSums = weightRowSums; self.packedWeights = packedWeights
+        self.output = output
     }
 
     /// Computes output rows `outRows` (the pool's unit); `scratch` holds `geometry.scratchCount` bytes
@@ -106,7 +110,7 @@ public struct QConv2d {
         let rows = outRows.clamped(to: 0..<g.outH)
         if g.isPointwise {
             let gemm = try! QGemm(m: g.outH * g.outW, n: g.outC, k: g.inC, a: input, lda: g.inC, aZero: inputZero,
-                                  w: weights, wRowSums: weightRowSums, output: output)
+                                  w: weights, wRowSums: weightRowSums, packed: packedWeights, output: output)
             let r = (rows.lowerBound * g.outW)..<(rows.upperBound * g.outW)
             if reference { qs8_gemm__scalar_ref(gemm, rows: r) } else { gemm.run(rows: r) }
             return
@@ -115,7 +119,8 @@ public struct QConv2d {
         for oy in rows {
             g.gatherRow(input, oy: oy, fill: Int8(truncatingIfNeeded: inputZero), into: scratch)
             let gemm = try! QGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, aZero: inputZero,
-                                  w: weights, wRowSums: weightRowSums, output: output.advanced(rows: oy * g.outW))
+                                  w: weights, wRowSums: weightRowSums, packed: packedWeights,
+                                  output: output.advanced(rows: oy * g.outW))
             if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<g.outW) } else { gemm.run() }
         }
     }
@@ -169,16 +174,19 @@ public struct QConvTranspose2x2 {
     public let inputZero: Int32
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
+    /// The `[4 outC, inC]` weights packed by `qs8PackWeights` (for the packed kernels), or nil.
+    public let packedWeights: UnsafePointer<Int8>?
     public let output: QGemmOutput
 
     public init(inH: Int, inW: Int, inC: Int, outC: Int, input: UnsafePointer<Int8>, inputZero: Int32,
-                weights: UnsafePointer<Int8>, weightRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+                weights: UnsafePointer<Int8>, weightRowSums: UnsafePointer<Int32>, packedWeights: UnsafePointer<Int8>? = nil,
+                output: QGemmOutput) throws(OpError) {
         try require(inH >= 1 && inW >= 1, "qs8_convT2x2", "empty input")
         _ = try QGemm(m: 0, n: outC, k: inC, a: input, lda: inC, aZero: inputZero, w: weights,
                       wRowSums: weightRowSums, output: output)
         self.inH = inH; self.inW = inW; self.inC = inC; self.outC = outC
         self.input = input; self.inputZero = inputZero; self.weights = weights
-        self.weightRowSums = weightRowSums; self.output = output
+        self.weightRowSums = weightRowSums; self.packedWeights = packedWeights; self.output = output
     }
 
     /// Computes the output rows produced by input rows `inRows` (two output rows each).
@@ -191,7 +199,8 @@ public struct QConvTranspose2x2 {
                 let dy = tap >> 1, dx = tap & 1
                 let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld, channelOffset: tap * outC)
                 let gemm = try! QGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC, aZero: inputZero,
-                                      w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC, output: out)
+                                      w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC,
+                                      packed: qs8PackedColumns(packedWeights, k: inC, from: tap * outC), output: out)
                 if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
             }
         }

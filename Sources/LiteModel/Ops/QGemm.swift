@@ -71,16 +71,20 @@ public struct QGemm {
     public let lda: Int
     /// Activation zero point `z_a`.
     public let aZero: Int32
-    /// Weights `W[N, K]`, rows `ldw` apart (K for a packed weight matrix), symmetric per output channel.
+    /// Weights `W[N, K]`, rows `ldw` apart (K for a contiguous weight matrix), symmetric per output channel.
     public let w: UnsafePointer<Int8>
     public let ldw: Int
     /// `Σ_k W[c, k]` per output channel (see `qs8RowSums`), computed once at load.
     public let wRowSums: UnsafePointer<Int32>
+    /// The same weights packed at load by `qs8_pack_8c2` (`qs8PackedWeights`) for the packed kernels, or nil.
+    public let packed: UnsafePointer<Int8>?
     public let output: QGemmOutput
 
-    /// Validates the shape; the pointers must cover `M x lda`, `N x ldw`, N row sums and the output rows.
+    /// Validates the shape; the pointers must cover `M x lda`, `N x ldw`, N row sums, the output rows and, when
+    /// given, `qs8_packed_8c2_bytes(N, K)` packed bytes.
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
-                w: UnsafePointer<Int8>, ldw: Int? = nil, wRowSums: UnsafePointer<Int32>, output: QGemmOutput) throws(OpError) {
+                w: UnsafePointer<Int8>, ldw: Int? = nil, wRowSums: UnsafePointer<Int32>,
+                packed: UnsafePointer<Int8>? = nil, output: QGemmOutput) throws(OpError) {
         try require(m >= 0 && n >= 1 && k >= 1, "qs8_gemm", "needs M >= 0, N >= 1, K >= 1")
         try require(lda >= k && (ldw ?? k) >= k, "qs8_gemm", "lda or ldw < K")
         try require(aZero >= -128 && aZero <= 127, "qs8_gemm", "activation zero point outside int8")
@@ -92,7 +96,7 @@ public struct QGemm {
         }
         self.m = m; self.n = n; self.k = k
         self.a = a; self.lda = lda; self.aZero = aZero
-        self.w = w; self.ldw = ldw ?? k; self.wRowSums = wRowSums; self.output = output
+        self.w = w; self.ldw = ldw ?? k; self.wRowSums = wRowSums; self.packed = packed; self.output = output
     }
 
     /// Writes one finished accumulator through the epilogue.

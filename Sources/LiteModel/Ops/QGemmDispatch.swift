@@ -11,6 +11,8 @@ public enum QGemmKernel: Int, CaseIterable {
     case swift2x4
     /// `qs8_gemm_raw_4x4__avx512vnni` (x86-64 AVX-512 VNNI).
     case avx512vnni
+    /// `qs8_gemm_packed_4x16__avx2` (x86-64 AVX2) over weights packed at load; `avx2` for a GEMM without them.
+    case avx2Packed
     /// `qs8_gemm_raw_2x4__avx2` (x86-64 AVX2).
     case avx2
     /// `qs8_gemm_raw_4x4__neondot` (AArch64 with the dot-product extension).
@@ -24,6 +26,7 @@ public enum QGemmKernel: Int, CaseIterable {
         case .scalarRef: return "scalar_ref"
         case .swift2x4: return "swift_2x4"
         case .avx512vnni: return "avx512vnni_4x4"
+        case .avx2Packed: return "avx2_packed_4x16"
         case .avx2: return "avx2_2x4"
         case .neondot: return "neondot_4x4"
         case .neon: return "neon_2x4"
@@ -35,7 +38,7 @@ public enum QGemmKernel: Int, CaseIterable {
         switch self {
         case .scalarRef, .swift2x4: return true
         case .avx512vnni: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
-        case .avx2: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
+        case .avx2, .avx2Packed: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
         case .neondot: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
         case .neon: return ckernels_has_aarch64() != 0
         }
@@ -43,8 +46,11 @@ public enum QGemmKernel: Int, CaseIterable {
 
     /// Every variant this CPU can run, fastest-preferred first.
     public static var available: [QGemmKernel] {
-        [.avx512vnni, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+        [.avx512vnni, .avx2Packed, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
     }
+
+    /// Whether the variant reads weights packed at load (`QGemm.packed`); the graph packs them only then.
+    public var usesPackedWeights: Bool { self == .avx2Packed }
 
     /// The variant `QGemm.run` uses: forced, else EDGE_QGEMM_KERNEL when it names an available one, else the best.
     public static var selected: QGemmKernel {
@@ -66,12 +72,70 @@ public enum QGemmKernel: Int, CaseIterable {
     nonisolated(unsafe) private static var detected: QGemmKernel?
 }
 
-/// Runs `g` over `rows` with `kernel` (which must be available).
+/// Runs `g` over `rows` with `kernel` (which must be available); a packed variant on a GEMM without packed
+/// weights (attention's Q·K^T and P·V, whose operands change every frame) runs its unpacked sibling.
 public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
     switch kernel {
     case .scalarRef: qs8_gemm__scalar_ref(g, rows: rows)
     case .swift2x4: qs8_gemm_2x4__swift(g, rows: rows)
+    case .avx2Packed:
+        if let packed = g.packed { qs8GemmPacked(g, rows: rows.clamped(to: 0..<g.m), packed: packed) }
+        else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx2) }
     default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
+    }
+}
+
+/// Bytes of `N x K` weights packed by `qs8PackWeights` (for the packed kernels).
+public func qs8PackedBytes(n: Int, k: Int) -> Int { qs8_packed_8c2_bytes(Int32(n), Int32(k)) }
+
+/// Packs `w[N, K]` (rows `ldw` apart) into `packed` (`qs8PackedBytes(n:k:)` bytes) for `QGemm.packed`.
+public func qs8PackWeights(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? = nil, into packed: UnsafeMutablePointer<Int8>) {
+    qs8_pack_8c2(Int32(n), Int32(k), w, ldw ?? k, packed)
+}
+
+/// `packed` advanced to output column `column` (a multiple of 8), or nil when the column is not at a panel edge.
+public func qs8PackedColumns(_ packed: UnsafePointer<Int8>?, k: Int, from column: Int) -> UnsafePointer<Int8>? {
+    guard let packed, column % 8 == 0 else { return nil }
+    return packed + column * ((k + 1) & ~1)
+}
+
+/// The packed AVX2 kernel: raw, dequantized and (K <= 1024) requantized outputs straight from the kernel (its
+/// epilogues are NUMERICS 3.3 and 3.4 bit for bit); requantized ones with a longer K through 8 x 32 blocks of
+/// accumulators on the stack and the Swift epilogue.
+func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+    guard !rows.isEmpty else { return }
+    let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k)
+    switch g.output {
+    case .raw(let out, let ld):
+        qs8_gemm_packed_4x16__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
+                                  out + rows.lowerBound * ld, ld)
+    case .dequant(let out, let ld, let p):
+        qs8_gemm_packed_4x16_dequant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
+                                          p.scale, p.bias, out + rows.lowerBound * ld, ld)
+    case .requant(let out, let ld, let p) where g.k <= Int(QS8_PACKED_MAX_K_REQUANT):
+        let cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+        qs8_gemm_packed_4x16_requant__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed, cols,
+                                           out + rows.lowerBound * ld, ld)
+    case .requant:
+        // Longer K: 8 x 32 accumulators = 1 KiB (the most withUnsafeTemporaryAllocation keeps on the stack)
+        // through the Swift epilogue.
+        let mc = 8, nc = 32
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
+            let acc = buffer.baseAddress!
+            var i = rows.lowerBound
+            while i < rows.upperBound {
+                let mr = min(mc, rows.upperBound - i)
+                var c = 0
+                while c < g.n {
+                    let nr = min(nc, g.n - c)
+                    qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
+                                              qs8PackedColumns(packed, k: g.k, from: c)!, acc, nr)
+                    g.storeBlock(acc, rows: mr, cols: nr, row: i, col: c)
+                    c += nr
+                }
+                i += mr
+            }
+        }
     }
 }
 
@@ -81,7 +145,7 @@ func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<
     let m32 = Int32(m), n32 = Int32(n), k32 = Int32(k)
     switch kernel {
     case .avx512vnni: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
-    case .avx2: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .avx2, .avx2Packed: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neondot: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neon: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .scalarRef, .swift2x4: break
@@ -109,12 +173,36 @@ func qs8GemmC(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
                 let nr = min(nc, g.n - c)
                 qs8GemmRaw(kernel, m: mr, n: nr, k: g.k, a: g.a + i * g.lda, lda: g.lda, aZero: g.aZero,
                            w: g.w + c * g.ldw, ldw: g.ldw, wSum: g.wRowSums + c, out: acc, ldo: nr)
-                for r in 0..<mr {
-                    for q in 0..<nr { g.store(acc[r * nr + q], row: i + r, col: c + q) }
-                }
+                g.storeBlock(acc, rows: mr, cols: nr, row: i, col: c)
                 c += nr
             }
             i += mr
+        }
+    }
+}
+
+extension QGemm {
+    /// Writes a block of finished accumulators (`rows x cols`, packed) at (`row`, `col`) through the epilogue,
+    /// choosing the epilogue once per block so each row is one tight loop (`store`'s arithmetic, bit for bit).
+    @inline(__always)
+    func storeBlock(_ acc: UnsafePointer<Int32>, rows: Int, cols: Int, row: Int, col: Int) {
+        switch output {
+        case .dequant(let out, let ld, let p):
+            let scale = p.scale + col, bias = p.bias + col
+            for r in 0..<rows {
+                let o = out + (row + r) * ld + col, x = acc + r * cols
+                for q in 0..<cols { o[q] = dequantize(x[q], scale: scale[q], bias: bias[q]) }
+            }
+        case .requant(let out, let ld, let p):
+            let mult = p.multiplier + col, shift = p.shift + col, bias = p.bias + col, zero = p.zeroPoint + col
+            for r in 0..<rows {
+                let o = out + (row + r) * ld + col, x = acc + r * cols
+                for q in 0..<cols {
+                    o[q] = requantize(x[q], multiplier: mult[q], shift: shift[q], bias: bias[q], zeroPoint: zero[q])
+                }
+            }
+        case .raw(let out, let ld):
+            for r in 0..<rows { (out + (row + r) * ld + col).update(from: acc + r * cols, count: cols) }
         }
     }
 }
