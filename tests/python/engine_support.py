@@ -73,14 +73,15 @@ def balanced(tensors: dict, cfg: dict, image: np.ndarray) -> dict:
     return tensors
 
 
-def run_engine(model, rgb: np.ndarray, tmp_path: pathlib.Path, threads: int = 1, tag: str = "f") -> dict:
+def run_engine(model, rgb: np.ndarray, tmp_path: pathlib.Path, threads: int = 1, tag: str = "f",
+               min_area: int = 0) -> dict:
     """Runs one RGB8 frame; returns {"map": source-size 8-bit map, "mask_rle": str, "instances": [lines]}."""
     h, w, _ = rgb.shape
     frame = tmp_path / f"{tag}.rgb"
     frame.write_bytes(np.ascontiguousarray(rgb, np.uint8).tobytes())
     out_map = tmp_path / f"{tag}.map"
     result = subprocess.run([str(edge_bench()), "run", str(model), str(frame), str(w), str(h), "--threads",
-                             str(threads), "--map", str(out_map)], capture_output=True, text=True, timeout=600)
+                             str(threads), "--map", str(out_map), "--min-area", str(min_area)], capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         pytest.fail(f"edge-bench run {model} exited {result.returncode}: {result.stderr}")
     lines = result.stdout.splitlines()
