@@ -119,22 +119,9 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
     case .requant:
         // Longer K: 8 x 32 accumulators = 1 KiB (the most withUnsafeTemporaryAllocation keeps on the stack)
         // through the Swift epilogue.
-        let mc = 8, nc = 32
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
-            let acc = buffer.baseAddress!
-            var i = rows.lowerBound
-            while i < rows.upperBound {
-                let mr = min(mc, rows.upperBound - i)
-                var c = 0
-                while c < g.n {
-                    let nr = min(nc, g.n - c)
-                    qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                              qs8PackedColumns(packed, k: g.k, from: c)!, acc, nr)
-                    g.storeBlock(acc, rows: mr, cols: nr, row: i, col: c)
-                    c += nr
-                }
-                i += mr
-            }
+        qs8BlockedEpilogue(g, rows: rows, mc: 8, nc: 32) { acc, i, c, mr, nr in
+            qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
+                                      qs8PackedColumns(packed, k: g.k, from: c)!, acc, nr)
         }
     }
 }
@@ -162,7 +149,18 @@ func qs8GemmC(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
     }
     // 4 x 64 accumulators = 1 KiB: the stdlib keeps temporary allocations of at most 1 KiB on the stack; a larger
     // block (16 x 128 was tried) goes to the heap on every call, which suite 31-engine-alloc catches.
-    let mc = 4, nc = 64
+    qs8BlockedEpilogue(g, rows: rows, mc: 4, nc: 64) { acc, i, c, mr, nr in
+        qs8GemmRaw(kernel, m: mr, n: nr, k: g.k, a: g.a + i * g.lda, lda: g.lda, aZero: g.aZero,
+                   w: g.w + c * g.ldw, ldw: g.ldw, wSum: g.wRowSums + c, out: acc, ldo: nr)
+    }
+}
+
+/// Runs `block(acc, row, col, rows, cols)` over `mc x nc` tiles of `rows x 0..<g.n` into stack accumulators
+/// (`mc * nc` Int32 must stay <= 1 KiB, or the temporary allocation moves to the heap) and stores each tile
+/// through the Swift epilogue.
+@inline(__always)
+func qs8BlockedEpilogue(_ g: QGemm, rows: Range<Int>, mc: Int, nc: Int,
+                        _ block: (UnsafeMutablePointer<Int32>, Int, Int, Int, Int) -> Void) {
     withUnsafeTemporaryAllocation(of: Int32.self, capacity: mc * nc) { buffer in
         let acc = buffer.baseAddress!
         var i = rows.lowerBound
@@ -171,8 +169,7 @@ func qs8GemmC(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
             var c = 0
             while c < g.n {
                 let nr = min(nc, g.n - c)
-                qs8GemmRaw(kernel, m: mr, n: nr, k: g.k, a: g.a + i * g.lda, lda: g.lda, aZero: g.aZero,
-                           w: g.w + c * g.ldw, ldw: g.ldw, wSum: g.wRowSums + c, out: acc, ldo: nr)
+                block(acc, i, c, mr, nr)
                 g.storeBlock(acc, rows: mr, cols: nr, row: i, col: c)
                 c += nr
             }
