@@ -44,14 +44,14 @@ final class FrameBuffers {
         rleLength = .allocate(capacity: max(1, options.maxInstances))
         bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 10 + full + pool
             + max(1, options.maxInstances) * (MemoryLayout<Instance>.stride + 16)
-        // Touch every page now so the first frame does not fault them in.
+        // Touch the per-pixel buffers now so the first frame does not fault them in. The RLE buffers are sized
+        // for the worst case (a checkerboard) and a real frame uses a small prefix: left untouched, they cost
+        // address space, not resident memory.
         rgb.update(repeating: 0, count: pixels * 3)
         gray.update(repeating: 0, count: pixels)
         mask.update(repeating: 0, count: pixels)
         labels.update(repeating: 0, count: pixels)
         stack.update(repeating: 0, count: pixels)
-        maskRLE.update(repeating: 0)
-        instanceRLE.update(repeating: 0)
     }
 
     deinit {

@@ -125,6 +125,9 @@ public final class ModelFile {
         }
         if verifyChecksum {
             try ModelChecksum.verify(file: file, headerLength: header.headerLength)
+            // The checksum pass made every page of the mapping resident; let them go, so that packing at load
+            // holds one layer of the file at a time next to its packed copy (peak RSS), not the whole file.
+            storage.releaseResident(UnsafeRawBufferPointer(rebasing: file[header.dataStart...]))
         }
         configJSON = try ModelFile.parseJSON(header.metadataValue("config")!, what: "metadata config")
         guard configJSON.objectValue != nil else {
