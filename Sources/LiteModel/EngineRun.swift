@@ -121,11 +121,8 @@ extension Engine {
                                          labels: b.labels, stack: b.stack, instances: b.instances,
                                          capacity: b.maxInstances)
         } catch { throw .badFrame(reason: opErrorText(error)) }
-        if counts.dropped == 0 {
-            Postprocess.threshold(b.gray, count: pixels, into: b.mask)
-        } else {
-            for p in 0..<pixels { b.mask[p] = b.labels[p] > 0 ? 1 : 0 }
-        }
+        // Kept components carry ids > 0; background is 0 and dropped components -1 (NUMERICS 8.6).
+        for p in 0..<pixels { b.mask[p] = b.labels[p] > 0 ? 1 : 0 }
         let maskLength = try encode(b.mask, width: width, height: height, into: b.maskRLE)
         var used = 0
         for index in 0..<counts.stored {

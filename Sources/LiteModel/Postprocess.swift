@@ -24,9 +24,4 @@ public enum Postprocess {
 
     /// The gray level above which a pixel is foreground (the official `cv2.threshold(65)`).
     public static let foregroundThreshold: UInt8 = 65
-
-    /// `mask[i] = g[i] > 65 ? 1 : 0`.
-    public static func threshold(_ g: UnsafePointer<UInt8>, count: Int, into mask: UnsafeMutablePointer<UInt8>) {
-        for i in 0..<count { mask[i] = g[i] > foregroundThreshold ? 1 : 0 }
-    }
 }
