@@ -1,5 +1,5 @@
 // GEMM throughput of the x86 int8 kernels on ViT shapes, one thread (run by hand; not a test):
-//   clang -O2 -ISources/CKernels/include tools/gemm_bench.c Sources/CKernels/{x86,x86_packed,pack}.c -o /tmp/gemm_bench
+//   clang -O2 -ISources/CKernels/include tools/gemm_bench.c Sources/CKernels/{x86,x86_packed,x86_packed_vnni,pack}.c -o /tmp/gemm_bench
 //   /tmp/gemm_bench 20            (gcc builds it the same way)
 // Prints the machine's ceilings (vpdpbusd zmm when it has AVX-512 VNNI; vpmaddwd ymm alone and with the
 // vpaddd every accumulation needs), then GOPS = 2*M*N*K / best time over repeats per shape and kernel for
@@ -26,6 +26,12 @@ static void packed_raw(int m, int n, int k, const int8_t *a, size_t lda, int32_t
                        const int32_t *s, int32_t *out, size_t ldo) {
     (void)ldw; (void)s;  // w is the packed matrix here
     qs8_gemm_packed_4x16__avx2(m, n, k, a, lda, z, w, out, ldo);
+}
+
+static void packed_vnni_raw(int m, int n, int k, const int8_t *a, size_t lda, int32_t z, const int8_t *w,
+                            size_t ldw, const int32_t *s, int32_t *out, size_t ldo) {
+    (void)ldw;  // w is the 16c4-packed matrix here
+    qs8_gemm_packed_8x48c4__avx512vnni(m, n, k, a, lda, z, w, s, out, ldo);
 }
 
 // One 8-row call (rows i0 ..) of run()'s blocked mode.
@@ -118,13 +124,13 @@ static double avx2_ceiling(int add) {
 int main(int argc, char **argv) {
     int shapes[][3] = {{1764, 576, 192}, {1764, 192, 192}, {1024, 768, 192}, {1024, 1280, 320}, {256, 768, 768},
                        {256, 1536, 768}, {1024, 320, 1280}};
-    enum { NK = 3, NS = sizeof shapes / sizeof shapes[0] };
-    const char *names[NK] = {"avx512vnni_4x4", "avx2_2x4", "avx2_packed_4x16"};
-    kernel_fn fns[NK] = {qs8_gemm_raw_4x4__avx512vnni, qs8_gemm_raw_2x4__avx2, packed_raw};
+    enum { NK = 4, NS = sizeof shapes / sizeof shapes[0] };
+    const char *names[NK] = {"avx512vnni_4x4", "avx2_2x4", "avx2_packed_4x16", "vnni_packed_8x48"};
+    kernel_fn fns[NK] = {qs8_gemm_raw_4x4__avx512vnni, qs8_gemm_raw_2x4__avx2, packed_raw, packed_vnni_raw};
     int repeats = argc > 1 ? atoi(argv[1]) : 5;
     __builtin_cpu_init();
     int have[NK] = {__builtin_cpu_supports("avx512vnni"), __builtin_cpu_supports("avx2"),
-                    __builtin_cpu_supports("avx2")};
+                    __builtin_cpu_supports("avx2"), __builtin_cpu_supports("avx512vnni")};
     if (have[0]) printf("vpdpbusd zmm ceiling, 1 thread: %.0f GOPS\n", vnni_ceiling());
     if (have[1]) {
         printf("vpmaddwd ymm ceiling, 1 thread: %.0f GOPS alone, %.0f GOPS with its vpaddd\n", avx2_ceiling(0),
@@ -134,24 +140,26 @@ int main(int argc, char **argv) {
     printf("%-16s %5s %5s %5s %10s %10s %10s\n", "kernel", "M", "N", "K", "GOPS whole", "GOPS 8-row", "best calls");
     for (int si = 0; si < NS; si++) {
         int m = shapes[si][0], n = shapes[si][1], k = shapes[si][2];
-        int8_t *a = malloc((size_t)m * k), *w = malloc((size_t)n * k), *p = malloc(qs8_packed_8c2_bytes(n, k));
+        int8_t *a = malloc((size_t)m * k), *w = malloc((size_t)n * k), *p = malloc(qs8_packed_8c2_bytes(n, k)),
+               *p16 = malloc(qs8_packed_16c4_bytes(n, k));
         int32_t *s = calloc((size_t)n, 4), *out = malloc((size_t)m * n * 4);
         for (size_t i = 0; i < (size_t)m * k; i++) a[i] = (int8_t)(rand() & 255);
         for (size_t i = 0; i < (size_t)n * k; i++) w[i] = (int8_t)(rand() & 255);
         for (int c = 0; c < n; c++)
             for (int kk = 0; kk < k; kk++) s[c] += w[(size_t)c * k + kk];
         qs8_pack_8c2(n, k, w, k, p);
+        qs8_pack_16c4(n, k, w, k, p16);
         ops_total += 2.0 * m * n * k;
         for (int f = 0; f < NK; f++) {
             if (!have[f]) continue;
-            const int8_t *wf = f == 2 ? p : w;
+            const int8_t *wf = f == 2 ? p : f == 3 ? p16 : w;
             double gops[2];
             for (int blocked = 0; blocked < 2; blocked++) {
                 double best = 1e9;
                 for (int r = 0; r < repeats; r++) {
                     memset(out, 0x55, (size_t)m * n * 4);
                     double t0 = now();
-                    run(fns[f], f == 2, blocked, m, n, k, a, wf, s, out);
+                    run(fns[f], f >= 2, blocked, m, n, k, a, wf, s, out);
                     double t = now() - t0;
                     if (t < best) best = t;
                 }
@@ -172,7 +180,7 @@ int main(int argc, char **argv) {
                 double best = 1e9;
                 for (int r = 0; r < repeats; r++) {
                     double t0 = now();
-                    run_chunk(fns[f], f == 2, i0, m, n, k, a, wf, s, out);
+                    run_chunk(fns[f], f >= 2, i0, m, n, k, a, wf, s, out);
                     double t = now() - t0;
                     if (t < best) best = t;
                 }
@@ -182,7 +190,7 @@ int main(int argc, char **argv) {
             printf("%-16s %5d %5d %5d %10.1f %10.1f %10.1f\n", names[f], m, n, k, gops[0], gops[1],
                    2.0 * m * n * k / chunk_sum * 1e-9);
         }
-        free(a); free(w); free(p); free(s); free(out);
+        free(a); free(w); free(p); free(p16); free(s); free(out);
     }
     for (int f = 0; f < NK; f++)
         if (have[f])

@@ -44,9 +44,9 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let a = rng.int8s(m * lda), w = rng.int8s(n * ldw, -127...127), aZero = Int32(rng.int(-128...127))
         var sums = [Int32](repeating: 0, count: n)
         qs8RowSums(w, n: n, k: k, ldw: ldw, into: &sums)
-        // Packed at "load" as the graph does; the packed kernel reads them where it is selected, others ignore them.
-        var packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
-        qs8PackWeights(w, n: n, k: k, ldw: ldw, into: &packed)
+        // Packed at "load" as the graph does, for the selected kernel (nil when it reads no packed weights).
+        let packed = packedForSelected(w, n: n, k: k, ldw: ldw)
+        defer { packed?.bytes.deallocate() }
         let scale = rng.floats(n, 1e-4, 1e-2), fbias = rng.floats(n, -1, 1)
         // r = M / 2^sh near 30 / typical |acc| (~135 sqrt K), so requantized outputs spread over int8.
         var center = 31, typical = 135 * Double(k).squareRoot() * 1.4142135
@@ -56,7 +56,7 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
         let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }
         let zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
         // The kernels keep pointers to these arrays past the init calls: keep the arrays alive to the end.
-        defer { withExtendedLifetime((a, w, sums, packed, scale, fbias, mult, shift, qbias, zout)) {} }
+        defer { withExtendedLifetime((a, w, sums, scale, fbias, mult, shift, qbias, zout)) {} }
 
         // Raw int32 accumulators against the literal definition.
         let raw = filled(m * n, Int32(0)), rawRef = filled(m * n, Int32(0))
@@ -109,6 +109,14 @@ func int8GemmCases(_ t: inout TestContext) throws(OpError) {
     try int8GemmExtremes(&t)
 }
 
+/// `w` packed as the selected kernel reads it (nil when it reads none); the caller deallocates `bytes`.
+func packedForSelected(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? = nil) -> QPackedWeights? {
+    guard let layout = QGemmKernel.selected.packLayout else { return nil }
+    let p = UnsafeMutablePointer<Int8>.allocate(capacity: qs8PackedBytes(n: n, k: k, layout: layout))
+    qs8PackWeights(w, n: n, k: k, ldw: ldw, layout: layout, into: p)
+    return QPackedWeights(UnsafePointer(p), layout: layout)
+}
+
 /// Largest |(a - z_a) * w| over a long K with zero points -128, 0 and 127: every kernel's raw sums equal the
 /// closed form (a - z_a) * w * K (~±1.07e9 at K = 32768, the largest QGemm accepts).
 func int8GemmExtremes(_ t: inout TestContext) throws(OpError) {
@@ -116,10 +124,10 @@ func int8GemmExtremes(_ t: inout TestContext) throws(OpError) {
     for k in [4099, 1 << 15] {
         for (fa, fw, z) in [(Int8(-128), Int8(-128), Int32(127)), (127, -128, -128), (127, 127, 0), (-128, 127, 127)] {
             let a = [Int8](repeating: fa, count: m * k), w = [Int8](repeating: fw, count: n * k)
-            var sums = [Int32](repeating: 0, count: n), packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
+            var sums = [Int32](repeating: 0, count: n)
             qs8RowSums(w, n: n, k: k, into: &sums)
-            qs8PackWeights(w, n: n, k: k, into: &packed)
-            defer { withExtendedLifetime((a, w, sums, packed)) {} }
+            let packed = packedForSelected(w, n: n, k: k)
+            defer { packed?.bytes.deallocate(); withExtendedLifetime((a, w, sums)) {} }
             let raw = filled(m * n, Int32(0))
             defer { raw.deallocate() }
             try QGemm(m: m, n: n, k: k, a: a, lda: k, aZero: z, w: w, wRowSums: sums, packed: packed,

@@ -19,9 +19,10 @@ func registerQGemmKernelTests(_ registry: inout TestRegistry) {
         let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 1, 15), (1, 1, 16), (1, 1, 17), (2, 3, 5), (3, 5, 17), (4, 4, 16),
                                          (5, 7, 129), (6, 9, 192), (7, 1, 320), (1, 13, 15), (9, 6, 1), (17, 19, 200),
                                          (4, 8, 768), (3, 5, 4099),
-                                         // the packed 4x16 kernel: M around 4 and 8, N around 8 and 16, odd K,
-                                         // K across its 1024-long activation chunks
-                                         (8, 8, 2), (9, 15, 31), (16, 17, 1023), (11, 9, 1025), (5, 24, 2049), (1, 8, 1)]
+                                         // the packed 4x16 and 8x48 kernels: M around 4 and 8, N around 8, 16 and
+                                         // 48, K not a multiple of 4, K across their 1024-long activation chunks
+                                         (8, 8, 2), (9, 15, 31), (16, 17, 1023), (11, 9, 1025), (5, 24, 2049), (1, 8, 1),
+                                         (8, 48, 64), (9, 49, 33), (7, 47, 6), (17, 97, 258), (8, 64, 1027)]
         for kernel in fastKernels() {
             for (m, n, k) in shapes {
                 let c = KernelCase(m: m, n: n, k: k, seed: &seed)
@@ -73,8 +74,8 @@ func compareExact<T: BinaryInteger>(_ t: inout TestContext, _ got: [T], _ want: 
 struct KernelCase {
     let m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
     var a: [Int8], w: [Int8], sums: [Int32]
-    /// `w` packed at "load" by `qs8PackWeights` (read by the packed variant, ignored by the others).
-    var packed: [Int8]
+    /// `w` packed at "load" by `qs8PackWeights` in each layout (read by the packed variants, ignored by the others).
+    var packed8c2: [Int8], packed16c4: [Int8]
 
     init(m: Int, n: Int, k: Int, seed: inout UInt64, aZero: Int32? = nil, fillA: Int8? = nil, fillW: Int8? = nil) {
         func next(_ s: inout UInt64) -> Int {
@@ -90,26 +91,41 @@ struct KernelCase {
         if fillA == nil { for i in 0..<a.count { a[i] = Int8(truncatingIfNeeded: next(&seed)) } }
         if fillW == nil { for i in 0..<w.count { w[i] = Int8(truncatingIfNeeded: next(&seed)) } }
         sums = [Int32](repeating: 0, count: n)
-        packed = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k))
+        packed8c2 = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k, layout: .panels8c2))
+        packed16c4 = [Int8](repeating: 0, count: qs8PackedBytes(n: n, k: k, layout: .panels16c4))
         let (n, k, ldw) = (n, k, ldw)
         w.withUnsafeBufferPointer { wp in
             sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
         }
         w.withUnsafeBufferPointer { wp in
-            packed.withUnsafeMutableBufferPointer { qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+            packed8c2.withUnsafeMutableBufferPointer {
+                qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, layout: .panels8c2, into: $0.baseAddress!)
+            }
+            packed16c4.withUnsafeMutableBufferPointer {
+                qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, layout: .panels16c4, into: $0.baseAddress!)
+            }
+        }
+    }
+
+    /// Calls `body` with the weights packed as `kernel` reads them (nil for an unpacked kernel).
+    func withPacked<R>(for kernel: QGemmKernel, _ body: (QPackedWeights?) -> R) -> R {
+        switch kernel.packLayout {
+        case .panels8c2?: return packed8c2.withUnsafeBufferPointer { body(QPackedWeights($0.baseAddress!, layout: .panels8c2)) }
+        case .panels16c4?: return packed16c4.withUnsafeBufferPointer { body(QPackedWeights($0.baseAddress!, layout: .panels16c4)) }
+        case nil: return body(nil)
         }
     }
 
     func run(_ kernel: QGemmKernel) -> [Int32] {
         var out = [Int32](repeating: Int32.min, count: m * n)
-        packed.withUnsafeBufferPointer { p in
+        withPacked(for: kernel) { p in
         a.withUnsafeBufferPointer { a in
             w.withUnsafeBufferPointer { w in
                 sums.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in
                         guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
                                                  w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 packed: p.baseAddress!, output: .raw(o.baseAddress!, ld: n)) else { return }
+                                                 packed: p, output: .raw(o.baseAddress!, ld: n)) else { return }
                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                     }
                 }
@@ -128,7 +144,7 @@ struct KernelCase {
             bias[c] = Int32(c * 37 % 10_000 - 5000)
             zero[c] = Int32(c % 41 - 20)
         }
-        packed.withUnsafeBufferPointer { pw in
+        withPacked(for: kernel) { pw in
         a.withUnsafeBufferPointer { a in w.withUnsafeBufferPointer { w in sums.withUnsafeBufferPointer { s in
             mult.withUnsafeBufferPointer { mu in shift.withUnsafeBufferPointer { sh in
                 bias.withUnsafeBufferPointer { bi in zero.withUnsafeBufferPointer { ze in
@@ -137,7 +153,7 @@ struct KernelCase {
                                                zeroPoint: ze.baseAddress!)
                         guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
                                                  w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 packed: pw.baseAddress!, output: .requant(o.baseAddress!, ld: n, p)) else { return }
+                                                 packed: pw, output: .requant(o.baseAddress!, ld: n, p)) else { return }
                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                     }
                 } }

@@ -8,8 +8,17 @@ final class KernelTests: XCTestCase {
     struct Case {
         var m: Int, n: Int, k: Int, lda: Int, ldw: Int, aZero: Int32
         var a: [Int8], w: [Int8], sums: [Int32]
-        /// `w` packed by `qs8PackWeights` (read by the packed variants, ignored by the others).
-        var packed: [Int8]
+        /// `w` packed by `qs8PackWeights` in each layout (read by the packed variants, ignored by the others).
+        var packed8c2: [Int8], packed16c4: [Int8]
+
+        /// Calls `body` with the weights packed as `kernel` reads them (nil for an unpacked kernel).
+        func withPacked<R>(for kernel: QGemmKernel, _ body: (QPackedWeights?) throws -> R) rethrows -> R {
+            switch kernel.packLayout {
+            case .panels8c2?: return try packed8c2.withUnsafeBufferPointer { try body(QPackedWeights($0.baseAddress!, layout: .panels8c2)) }
+            case .panels16c4?: return try packed16c4.withUnsafeBufferPointer { try body(QPackedWeights($0.baseAddress!, layout: .panels16c4)) }
+            case nil: return try body(nil)
+            }
+        }
     }
 
     func makeCase(_ m: Int, _ n: Int, _ k: Int, _ rng: inout TestRNG, aZero: Int32? = nil,
@@ -21,26 +30,31 @@ final class KernelTests: XCTestCase {
         w.withUnsafeBufferPointer { wp in
             sums.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
         }
-        var packed = [Int8](repeating: 99, count: qs8PackedBytes(n: n, k: k))
-        w.withUnsafeBufferPointer { wp in
-            packed.withUnsafeMutableBufferPointer { qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+        func pack(_ layout: QPackLayout) -> [Int8] {
+            var packed = [Int8](repeating: 99, count: qs8PackedBytes(n: n, k: k, layout: layout))
+            w.withUnsafeBufferPointer { wp in
+                packed.withUnsafeMutableBufferPointer {
+                    qs8PackWeights(wp.baseAddress!, n: n, k: k, ldw: ldw, layout: layout, into: $0.baseAddress!)
+                }
+            }
+            return packed
         }
         return Case(m: m, n: n, k: k, lda: lda, ldw: ldw, aZero: aZero ?? Int32(rng.int(-128...127)), a: a, w: w, sums: sums,
-                    packed: packed)
+                    packed8c2: pack(.panels8c2), packed16c4: pack(.panels16c4))
     }
 
     /// Raw accumulators of `kernel` over `rows`; untouched cells keep the sentinel.
     func raw(_ c: Case, _ kernel: QGemmKernel, rows: Range<Int>? = nil, ld: Int? = nil) throws -> [Int32] {
         let ld = ld ?? c.n
         var out = [Int32](repeating: Int32.min, count: max(c.m, 1) * ld)
-        try c.packed.withUnsafeBufferPointer { p in
+        try c.withPacked(for: kernel) { p in
         try c.a.withUnsafeBufferPointer { a in
             try c.w.withUnsafeBufferPointer { w in
                 try c.sums.withUnsafeBufferPointer { s in
                     try out.withUnsafeMutableBufferPointer { o in
                         let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
                                           w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
-                                          packed: p.baseAddress!, output: .raw(o.baseAddress!, ld: ld))
+                                          packed: p, output: .raw(o.baseAddress!, ld: ld))
                         qs8GemmRun(g, rows: rows ?? 0..<c.m, kernel: kernel)
                     }
                 }
@@ -127,7 +141,7 @@ final class KernelTests: XCTestCase {
             let qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }, zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
             func run(_ kernel: QGemmKernel) throws -> ([Float], [Int8]) {
                 var f = [Float](repeating: .nan, count: m * n), q = [Int8](repeating: 0, count: m * n)
-                try c.packed.withUnsafeBufferPointer { p in
+                try c.withPacked(for: kernel) { p in
                 try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
                     try scale.withUnsafeBufferPointer { sc in try fbias.withUnsafeBufferPointer { fb in
                         try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
@@ -139,7 +153,7 @@ final class KernelTests: XCTestCase {
                                     for output in [QGemmOutput.dequant(fo.baseAddress!, ld: n, deq), .requant(qo.baseAddress!, ld: n, req)] {
                                         let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
                                                           w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
-                                                          packed: p.baseAddress!, output: output)
+                                                          packed: p, output: output)
                                         qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                                     }
                                 } }
@@ -160,51 +174,64 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    /// The packed variant reads `QGemm.packed` (weights packed from a different matrix change its result), runs
-    /// its unpacked sibling without it, and a column block at a panel edge (`qs8PackedColumns`) is that block.
-    func testPackedVariantUsesThePackedWeights() throws {
-        guard QGemmKernel.avx2Packed.isAvailable else { throw XCTSkip("no AVX2") }
-        var rng = TestRNG(10)
-        var c = makeCase(13, 29, 45, &rng)
-        let ref = try raw(c, .scalarRef)
-        assertSame(try raw(c, .avx2Packed), ref, "packed")
-        let other = makeCase(13, 29, 45, &rng)
-        var swapped = c
-        swapped.packed = other.packed
-        XCTAssertNotEqual(try raw(swapped, .avx2Packed), ref, "the packed kernel must read the packed weights")
-        swapped.packed = []
-        // No packed weights at all: the unpacked AVX2 kernel.
-        var out = [Int32](repeating: 0, count: c.m * c.n)
-        try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
-            try out.withUnsafeMutableBufferPointer { o in
-                let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
-                                  ldw: c.ldw, wRowSums: s.baseAddress!, output: .raw(o.baseAddress!, ld: c.n))
-                qs8GemmRun(g, rows: 0..<c.m, kernel: .avx2Packed)
-            }
-        } } }
-        assertSame(out, ref, "packed variant without packed weights")
-        // Columns 16..<29 from the packed panels at column 16, against the reference on rows 16..<29 of w.
-        var block = [Int32](repeating: 0, count: c.m * 13), blockRef = block
-        c.w = Array(c.w[(16 * c.ldw)...])
-        c.sums = Array(c.sums[16...])
-        for (kernel, dst) in [(QGemmKernel.avx2Packed, 0), (.scalarRef, 1)] {
-            try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
-                try c.packed.withUnsafeBufferPointer { p in
-                    var o = dst == 0 ? block : blockRef
-                    try o.withUnsafeMutableBufferPointer { ob in
-                        let g = try QGemm(m: c.m, n: 13, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
-                                          w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
-                                          packed: qs8PackedColumns(p.baseAddress!, k: c.k, from: 16),
-                                          output: .raw(ob.baseAddress!, ld: 13))
+    /// Each packed variant reads `QGemm.packed` (weights packed from a different matrix change its result), runs
+    /// its unpacked sibling without them or with weights packed for the other layout, and a column block at a panel
+    /// edge (`qs8PackedColumns`) is that block.
+    func testPackedVariantsUseThePackedWeights() throws {
+        let packedKernels = QGemmKernel.available.filter { $0.usesPackedWeights }
+        guard !packedKernels.isEmpty else { throw XCTSkip("no packed kernel on this CPU") }
+        for kernel in packedKernels {
+            var rng = TestRNG(10)
+            var c = makeCase(13, 29, 45, &rng)
+            let ref = try raw(c, .scalarRef)
+            assertSame(try raw(c, kernel), ref, "\(kernel.name) packed")
+            let other = makeCase(13, 29, 45, &rng)
+            var swapped = c
+            swapped.packed8c2 = other.packed8c2
+            swapped.packed16c4 = other.packed16c4
+            XCTAssertNotEqual(try raw(swapped, kernel), ref, "\(kernel.name) must read the packed weights")
+            // No packed weights, or weights in the other layout: the unpacked sibling, same result.
+            for wrongLayout in [false, true] {
+                var out = [Int32](repeating: 0, count: c.m * c.n)
+                let otherLayout: QPackLayout = kernel.packLayout == .panels8c2 ? .panels16c4 : .panels8c2
+                let bytes = otherLayout == .panels8c2 ? c.packed8c2 : c.packed16c4
+                try bytes.withUnsafeBufferPointer { p in
+                try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        let g = try QGemm(m: c.m, n: c.n, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
+                                          ldw: c.ldw, wRowSums: s.baseAddress!,
+                                          packed: wrongLayout ? QPackedWeights(p.baseAddress!, layout: otherLayout) : nil,
+                                          output: .raw(o.baseAddress!, ld: c.n))
                         qs8GemmRun(g, rows: 0..<c.m, kernel: kernel)
                     }
-                    if dst == 0 { block = o } else { blockRef = o }
+                } } }
                 }
-            } } }
+                assertSame(out, ref, "\(kernel.name) without weights in its layout (wrong layout: \(wrongLayout))")
+            }
+            // Columns 16..<29 from the packed panels at column 16, against the reference on rows 16..<29 of w.
+            var block = [Int32](repeating: 0, count: c.m * 13), blockRef = block
+            let full = c
+            c.w = Array(c.w[(16 * c.ldw)...])
+            c.sums = Array(c.sums[16...])
+            for (k, dst) in [(kernel, 0), (.scalarRef, 1)] {
+                try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in try c.sums.withUnsafeBufferPointer { s in
+                    try full.withPacked(for: kernel) { p in
+                        var o = dst == 0 ? block : blockRef
+                        try o.withUnsafeMutableBufferPointer { ob in
+                            let g = try QGemm(m: c.m, n: 13, k: c.k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero,
+                                              w: w.baseAddress!, ldw: c.ldw, wRowSums: s.baseAddress!,
+                                              packed: qs8PackedColumns(p, k: c.k, from: 16),
+                                              output: .raw(ob.baseAddress!, ld: 13))
+                            qs8GemmRun(g, rows: 0..<c.m, kernel: k)
+                        }
+                        if dst == 0 { block = o } else { blockRef = o }
+                    }
+                } } }
+            }
+            assertSame(block, blockRef, "\(kernel.name) packed column block")
+            XCTAssertEqual(Array(blockRef[0..<13]), Array(ref[16..<29]))
+            full.withPacked(for: kernel) { p in XCTAssertNil(qs8PackedColumns(p, k: c.k, from: 12)) }
         }
-        assertSame(block, blockRef, "packed column block")
-        XCTAssertEqual(Array(blockRef[0..<13]), Array(ref[16..<29]))
-        XCTAssertNil(qs8PackedColumns(c.packed.withUnsafeBufferPointer { $0.baseAddress! }, k: c.k, from: 12))
     }
 
     /// Requantization with extreme constants (multipliers 0, Int32.min/max and random, every shift 0...63, biases
@@ -224,13 +251,13 @@ final class KernelTests: XCTestCase {
             let shift = (0..<n).map { Int32($0 % 64) }
             func run(_ kernel: QGemmKernel) throws -> [Int8] {
                 var q = [Int8](repeating: 0, count: m * n)
-                try c.packed.withUnsafeBufferPointer { p in try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in
+                try c.withPacked(for: kernel) { p in try c.a.withUnsafeBufferPointer { a in try c.w.withUnsafeBufferPointer { w in
                     try c.sums.withUnsafeBufferPointer { s in try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
                         try qbias.withUnsafeBufferPointer { qb in try zout.withUnsafeBufferPointer { zo in try q.withUnsafeMutableBufferPointer { qo in
                             let req = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: qb.baseAddress!,
                                                      zeroPoint: zo.baseAddress!)
                             let g = try QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: c.lda, aZero: c.aZero, w: w.baseAddress!,
-                                              ldw: c.ldw, wRowSums: s.baseAddress!, packed: p.baseAddress!,
+                                              ldw: c.ldw, wRowSums: s.baseAddress!, packed: p,
                                               output: .requant(qo.baseAddress!, ld: n, req))
                             qs8GemmRun(g, rows: 0..<m, kernel: kernel)
                         } } }

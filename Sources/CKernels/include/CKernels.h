@@ -48,6 +48,26 @@ typedef struct {
 /// (larger K writes nothing: the caller runs the raw kernel and the Swift epilogue instead).
 void qs8_gemm_packed_4x16_requant__avx2(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                         const int8_t *packed, qs8_requant_cols rq, int8_t *out, size_t ldo);
+/// Bytes of an N x K weight matrix packed by qs8_pack_16c4 (N rounded up to 16, K to 4).
+size_t qs8_packed_16c4_bytes(int n, int k);
+/// Packs `w[N, K]` (rows `ldw` apart) into panels of 16 columns: panel p holds, for each quad of k, the 64 bytes
+/// `w[16p+q][k .. k+3]` for q = 0..15; columns past N and the k past K are 0. Panel p starts at byte
+/// `p * 16 * K4` (K4 = K rounded up to a multiple of 4), so a column block starting at a multiple of 16 is a plain offset.
+void qs8_pack_16c4(int n, int k, const int8_t *w, size_t ldw, int8_t *packed);
+/// x86-64 AVX-512 VNNI over qs8_pack_16c4 weights: a + 128 flipped once per 8 rows and 1024 k, one broadcast of four
+/// bytes per row times 16 columns with vpdpbusd (no horizontal sums), 8x48 tiles, masked column tail; `w_sum[c]` =
+/// sum_k w[c][k] takes (128 + z_a) * w_sum off each output.
+void qs8_gemm_packed_8x48c4__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                        const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// qs8_gemm_packed_8x48c4__avx512vnni finished with NUMERICS 3.3's dequantization into float rows `ldo` apart.
+void qs8_gemm_packed_8x48c4_dequant__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                                const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                                const float *bias, float *out, size_t ldo);
+/// qs8_gemm_packed_8x48c4__avx512vnni finished with NUMERICS 3.4's requantization into int8 rows `ldo` bytes apart,
+/// bit-exact with the Swift reference; K <= 1024 (larger K writes nothing, as the AVX2 requant kernel).
+void qs8_gemm_packed_8x48c4_requant__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                                const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
+                                                int8_t *out, size_t ldo);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

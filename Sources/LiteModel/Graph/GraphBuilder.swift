@@ -46,7 +46,7 @@ final class PackedConstants {
 struct QWeights {
     let w: UnsafePointer<Int8>
     let sums: UnsafePointer<Int32>
-    let packed: UnsafePointer<Int8>?
+    let packed: QPackedWeights?
     let o: Int
     let k: Int
 }
@@ -155,11 +155,11 @@ final class GraphBuilder {
         guard let constants, bound else { return QWeights(w: w, sums: UnsafePointer(bitPattern: 64)!, packed: nil, o: o, k: k) }
         let sums = constants.allocate(Int32.self, count: o)
         qs8RowSums(w, n: o, k: k, into: sums)
-        var packed: UnsafePointer<Int8>? = nil
-        if QGemmKernel.selected.usesPackedWeights {
-            let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k))
-            qs8PackWeights(w, n: o, k: k, into: p)
-            packed = UnsafePointer(p)
+        var packed: QPackedWeights? = nil
+        if let layout = QGemmKernel.selected.packLayout {
+            let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k, layout: layout))
+            qs8PackWeights(w, n: o, k: k, layout: layout, into: p)
+            packed = QPackedWeights(UnsafePointer(p), layout: layout)
             // Frames read the packed copy: the mapped original need not stay resident next to it.
             file.storage.releaseResident(t.bytes)
         }

@@ -89,11 +89,11 @@ public struct QConv2d {
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
     /// The weights packed by `qs8PackWeights` (for the packed kernels), or nil.
-    public let packedWeights: UnsafePointer<Int8>?
+    public let packedWeights: QPackedWeights?
     public let output: QGemmOutput
 
     public init(geometry: ConvGeometry, input: UnsafePointer<Int8>, inputZero: Int32, weights: UnsafePointer<Int8>,
-                weightRowSums: UnsafePointer<Int32>, packedWeights: UnsafePointer<Int8>? = nil,
+                weightRowSums: UnsafePointer<Int32>, packedWeights: QPackedWeights? = nil,
                 output: QGemmOutput) throws(OpError) {
         // Validates zero point, K and ld through a throwaway GEMM description.
         _ = try QGemm(m: 0, n: geometry.outC, k: geometry.k, a: input, lda: geometry.k, aZero: inputZero,
@@ -175,11 +175,11 @@ public struct QConvTranspose2x2 {
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
     /// The `[4 outC, inC]` weights packed by `qs8PackWeights` (for the packed kernels), or nil.
-    public let packedWeights: UnsafePointer<Int8>?
+    public let packedWeights: QPackedWeights?
     public let output: QGemmOutput
 
     public init(inH: Int, inW: Int, inC: Int, outC: Int, input: UnsafePointer<Int8>, inputZero: Int32,
-                weights: UnsafePointer<Int8>, weightRowSums: UnsafePointer<Int32>, packedWeights: UnsafePointer<Int8>? = nil,
+                weights: UnsafePointer<Int8>, weightRowSums: UnsafePointer<Int32>, packedWeights: QPackedWeights? = nil,
                 output: QGemmOutput) throws(OpError) {
         try require(inH >= 1 && inW >= 1, "qs8_convT2x2", "empty input")
         _ = try QGemm(m: 0, n: outC, k: inC, a: input, lda: inC, aZero: inputZero, w: weights,

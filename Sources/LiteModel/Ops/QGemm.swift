@@ -76,15 +76,15 @@ public struct QGemm {
     public let ldw: Int
     /// `Σ_k W[c, k]` per output channel (see `qs8RowSums`), computed once at load.
     public let wRowSums: UnsafePointer<Int32>
-    /// The same weights packed at load by `qs8_pack_8c2` (`qs8PackedWeights`) for the packed kernels, or nil.
-    public let packed: UnsafePointer<Int8>?
+    /// The same weights packed at load (`qs8PackWeights`) for a packed kernel, or nil.
+    public let packed: QPackedWeights?
     public let output: QGemmOutput
 
     /// Validates the shape; the pointers must cover `M x lda`, `N x ldw`, N row sums, the output rows and, when
-    /// given, `qs8_packed_8c2_bytes(N, K)` packed bytes.
+    /// given, `qs8PackedBytes(n: N, k: K, layout:)` packed bytes.
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
                 w: UnsafePointer<Int8>, ldw: Int? = nil, wRowSums: UnsafePointer<Int32>,
-                packed: UnsafePointer<Int8>? = nil, output: QGemmOutput) throws(OpError) {
+                packed: QPackedWeights? = nil, output: QGemmOutput) throws(OpError) {
         try require(m >= 0 && n >= 1 && k >= 1, "qs8_gemm", "needs M >= 0, N >= 1, K >= 1")
         try require(lda >= k && (ldw ?? k) >= k, "qs8_gemm", "lda or ldw < K")
         try require(aZero >= -128 && aZero <= 127, "qs8_gemm", "activation zero point outside int8")

@@ -11,6 +11,9 @@ public enum QGemmKernel: Int, CaseIterable {
     case swift2x4
     /// `qs8_gemm_raw_4x4__avx512vnni` (x86-64 AVX-512 VNNI).
     case avx512vnni
+    /// `qs8_gemm_packed_8x48c4__avx512vnni` (x86-64 AVX-512 VNNI) over weights packed at load; `avx512vnni` for a
+    /// GEMM without them.
+    case avx512vnniPacked
     /// `qs8_gemm_packed_4x16__avx2` (x86-64 AVX2) over weights packed at load; `avx2` for a GEMM without them.
     case avx2Packed
     /// `qs8_gemm_raw_2x4__avx2` (x86-64 AVX2).
@@ -26,6 +29,7 @@ public enum QGemmKernel: Int, CaseIterable {
         case .scalarRef: return "scalar_ref"
         case .swift2x4: return "swift_2x4"
         case .avx512vnni: return "avx512vnni_4x4"
+        case .avx512vnniPacked: return "avx512vnni_packed_8x48"
         case .avx2Packed: return "avx2_packed_4x16"
         case .avx2: return "avx2_2x4"
         case .neondot: return "neondot_4x4"
@@ -37,7 +41,7 @@ public enum QGemmKernel: Int, CaseIterable {
     public var isAvailable: Bool {
         switch self {
         case .scalarRef, .swift2x4: return true
-        case .avx512vnni: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
+        case .avx512vnni, .avx512vnniPacked: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
         case .avx2, .avx2Packed: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
         case .neondot: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
         case .neon: return ckernels_has_aarch64() != 0
@@ -46,11 +50,20 @@ public enum QGemmKernel: Int, CaseIterable {
 
     /// Every variant this CPU can run, fastest-preferred first.
     public static var available: [QGemmKernel] {
-        [.avx512vnni, .avx2Packed, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+        [.avx512vnniPacked, .avx512vnni, .avx2Packed, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+    }
+
+    /// The layout of the weights the variant reads packed at load (`QGemm.packed`); the graph packs only for these.
+    public var packLayout: QPackLayout? {
+        switch self {
+        case .avx2Packed: return .panels8c2
+        case .avx512vnniPacked: return .panels16c4
+        default: return nil
+        }
     }
 
     /// Whether the variant reads weights packed at load (`QGemm.packed`); the graph packs them only then.
-    public var usesPackedWeights: Bool { self == .avx2Packed }
+    public var usesPackedWeights: Bool { packLayout != nil }
 
     /// The variant `QGemm.run` uses: forced, else EDGE_QGEMM_KERNEL when it names an available one, else the best.
     public static var selected: QGemmKernel {
@@ -72,31 +85,67 @@ public enum QGemmKernel: Int, CaseIterable {
     nonisolated(unsafe) private static var detected: QGemmKernel?
 }
 
-/// Runs `g` over `rows` with `kernel` (which must be available); a packed variant on a GEMM without packed
-/// weights (attention's Q·K^T and P·V, whose operands change every frame) runs its unpacked sibling.
+/// Runs `g` over `rows` with `kernel` (which must be available); a packed variant on a GEMM without weights
+/// packed in its layout (attention's Q·K^T and P·V, whose operands change every frame, or weights packed for
+/// another variant) runs its unpacked sibling.
 public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
     switch kernel {
     case .scalarRef: qs8_gemm__scalar_ref(g, rows: rows)
     case .swift2x4: qs8_gemm_2x4__swift(g, rows: rows)
     case .avx2Packed:
-        if let packed = g.packed { qs8GemmPacked(g, rows: rows.clamped(to: 0..<g.m), packed: packed) }
-        else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx2) }
+        if let packed = g.packed, packed.layout == .panels8c2 {
+            qs8GemmPacked(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
+        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx2) }
+    case .avx512vnniPacked:
+        if let packed = g.packed, packed.layout == .panels16c4 {
+            qs8GemmPackedVNNI(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
+        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx512vnni) }
     default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
     }
 }
 
-/// Bytes of `N x K` weights packed by `qs8PackWeights` (for the packed kernels).
-public func qs8PackedBytes(n: Int, k: Int) -> Int { qs8_packed_8c2_bytes(Int32(n), Int32(k)) }
+/// How a packed kernel wants its weights laid out (packed once at load).
+public enum QPackLayout: Equatable {
+    /// `qs8_pack_8c2`: panels of 8 columns, pairs of k (the AVX2 kernel).
+    case panels8c2
+    /// `qs8_pack_16c4`: panels of 16 columns, quads of k (the AVX-512 VNNI kernel).
+    case panels16c4
 
-/// Packs `w[N, K]` (rows `ldw` apart) into `packed` (`qs8PackedBytes(n:k:)` bytes) for `QGemm.packed`.
-public func qs8PackWeights(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? = nil, into packed: UnsafeMutablePointer<Int8>) {
-    qs8_pack_8c2(Int32(n), Int32(k), w, ldw ?? k, packed)
+    /// Columns per panel: a column block of the packed weights must start at a multiple of it.
+    public var panelColumns: Int { self == .panels8c2 ? 8 : 16 }
+    /// k per group, the unit K is rounded up to.
+    public var kGroup: Int { self == .panels8c2 ? 2 : 4 }
 }
 
-/// `packed` advanced to output column `column` (a multiple of 8), or nil when the column is not at a panel edge.
-public func qs8PackedColumns(_ packed: UnsafePointer<Int8>?, k: Int, from column: Int) -> UnsafePointer<Int8>? {
-    guard let packed, column % 8 == 0 else { return nil }
-    return packed + column * ((k + 1) & ~1)
+/// Weights packed at load for one packed kernel layout.
+public struct QPackedWeights {
+    public let bytes: UnsafePointer<Int8>
+    public let layout: QPackLayout
+    public init(_ bytes: UnsafePointer<Int8>, layout: QPackLayout) { self.bytes = bytes; self.layout = layout }
+}
+
+/// Bytes of `N x K` weights packed by `qs8PackWeights` in `layout`.
+public func qs8PackedBytes(n: Int, k: Int, layout: QPackLayout) -> Int {
+    switch layout {
+    case .panels8c2: return qs8_packed_8c2_bytes(Int32(n), Int32(k))
+    case .panels16c4: return qs8_packed_16c4_bytes(Int32(n), Int32(k))
+    }
+}
+
+/// Packs `w[N, K]` (rows `ldw` apart) into `packed` (`qs8PackedBytes(n:k:layout:)` bytes) for `QGemm.packed`.
+public func qs8PackWeights(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? = nil, layout: QPackLayout,
+                           into packed: UnsafeMutablePointer<Int8>) {
+    switch layout {
+    case .panels8c2: qs8_pack_8c2(Int32(n), Int32(k), w, ldw ?? k, packed)
+    case .panels16c4: qs8_pack_16c4(Int32(n), Int32(k), w, ldw ?? k, packed)
+    }
+}
+
+/// `packed` advanced to output column `column`, or nil when the column is not at a panel edge.
+public func qs8PackedColumns(_ packed: QPackedWeights?, k: Int, from column: Int) -> QPackedWeights? {
+    guard let packed, column % packed.layout.panelColumns == 0 else { return nil }
+    let g = packed.layout.kGroup
+    return QPackedWeights(packed.bytes + column * ((k + g - 1) / g * g), layout: packed.layout)
 }
 
 /// The packed AVX2 kernel: raw, dequantized and (K <= 1024) requantized outputs straight from the kernel (its
@@ -121,7 +170,32 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
         // through the Swift epilogue.
         qs8BlockedEpilogue(g, rows: rows, mc: 8, nc: 32) { acc, i, c, mr, nr in
             qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                      qs8PackedColumns(packed, k: g.k, from: c)!, acc, nr)
+                                      qs8PackedColumns(QPackedWeights(packed, layout: .panels8c2), k: g.k, from: c)!.bytes,
+                                      acc, nr)
+        }
+    }
+}
+
+/// The packed AVX-512 VNNI kernel, as `qs8GemmPacked` does the AVX2 one (the column sums from `g.wRowSums`).
+func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+    guard !rows.isEmpty else { return }
+    let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k), n32 = Int32(g.n)
+    switch g.output {
+    case .raw(let out, let ld):
+        qs8_gemm_packed_8x48c4__avx512vnni(Int32(rows.count), n32, k32, a, g.lda, g.aZero, packed, g.wRowSums,
+                                          out + rows.lowerBound * ld, ld)
+    case .dequant(let out, let ld, let p):
+        qs8_gemm_packed_8x48c4_dequant__avx512vnni(Int32(rows.count), n32, k32, a, g.lda, g.aZero, packed, g.wRowSums,
+                                                  p.scale, p.bias, out + rows.lowerBound * ld, ld)
+    case .requant(let out, let ld, let p) where g.k <= Int(QS8_PACKED_MAX_K_REQUANT):
+        let cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+        qs8_gemm_packed_8x48c4_requant__avx512vnni(Int32(rows.count), n32, k32, a, g.lda, g.aZero, packed, g.wRowSums,
+                                                  cols, out + rows.lowerBound * ld, ld)
+    case .requant:
+        qs8BlockedEpilogue(g, rows: rows, mc: 8, nc: 32) { acc, i, c, mr, nr in
+            qs8_gemm_packed_8x48c4__avx512vnni(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
+                                              qs8PackedColumns(QPackedWeights(packed, layout: .panels16c4), k: g.k,
+                                                               from: c)!.bytes, g.wRowSums + c, acc, nr)
         }
     }
 }
@@ -131,7 +205,7 @@ func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<
                 w: UnsafePointer<Int8>, ldw: Int, wSum: UnsafePointer<Int32>, out: UnsafeMutablePointer<Int32>, ldo: Int) {
     let m32 = Int32(m), n32 = Int32(n), k32 = Int32(k)
     switch kernel {
-    case .avx512vnni: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .avx512vnni, .avx512vnniPacked: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .avx2, .avx2Packed: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neondot: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neon: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
