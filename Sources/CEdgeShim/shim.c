@@ -18,6 +18,16 @@ int edge_cpu_has_avx512vnni(void) {
 #endif
 }
 
+int edge_cpu_has_avx512(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
+#endif
+}
+
 int edge_cpu_has_avx2(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

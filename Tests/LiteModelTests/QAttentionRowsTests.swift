@@ -72,6 +72,15 @@ final class QAttentionRowsTests: XCTestCase {
     }
 
     func testNumeratorsMatchScalar() throws {
+        defer { VectorKernels.force(avx512: nil) }
+        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
+            VectorKernels.force(avx512: wide)
+            if wide && !VectorKernels.usesAVX512 { continue }
+            try checkNumerators()
+        }
+    }
+
+    func checkNumerators() throws {
         var rng = TestRNG(9)
         var dummy = [Int8](repeating: 0, count: 4096)
         var sink = [Float](repeating: 0, count: 64)

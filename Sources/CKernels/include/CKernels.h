@@ -68,6 +68,20 @@ void qs8_gemm_packed_8x48c4_dequant__avx512vnni(int m, int n, int k, const int8_
 void qs8_gemm_packed_8x48c4_requant__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                                 const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
                                                 int8_t *out, size_t ldo);
+/// Activations of the vector-math kernels (VectorMath.Activation).
+#define VM_ACT_GELU 0
+#define VM_ACT_QUICK_GELU 1
+#define VM_ACT_SIGMOID 2
+#define VM_ACT_RELU 3
+/// `out[i] = act(x[i])`, 16 lanes (x86-64 AVX-512 F/BW/VL/DQ), bit-exact with NUMERICS' scalar functions.
+void vm_activate_f32__avx512(const float *x, float *out, size_t count, int act);
+/// `out[i] = Q(act(x[i]); inv_scale, zero_point)` (NUMERICS 3.1), 16 lanes, bit-exact.
+void vm_activate_qs8__avx512(const float *x, int8_t *out, size_t count, int act, float inv_scale, int32_t zero_point);
+/// `out[i] = Q(x[i]; inv_scale, zero_point)`, 16 lanes, bit-exact.
+void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float inv_scale, int32_t zero_point);
+/// Softmax numerators of one attention row quantized against its maximum: p = roundEven(exp32(l - max) * 255),
+/// `out[i] = p - 128`; returns the sum of p. 16 lanes, bit-exact with QAttentionRows.quantizedNumerators.
+int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

@@ -218,12 +218,12 @@ enum Kernel {
     static func runPointwise(_ p: Pointwise, _ range: Range<Int>) {
         switch p {
         case let .quantize(x, out, inv, z):
-            VectorMath.quantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count,
+            VectorKernels.quantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count,
                                 invScale: inv, zeroPoint: z)
         case let .activate(x, out, act):
-            VectorMath.activate(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act)
+            VectorKernels.activate(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act)
         case let .activateQ(x, out, act, inv, z):
-            VectorMath.activateQuantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act,
+            VectorKernels.activateQuantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act,
                                         invScale: inv, zeroPoint: z)
         case let .add(x, y, period, out):
             var i = range.lowerBound

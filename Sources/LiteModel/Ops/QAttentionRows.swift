@@ -1,6 +1,7 @@
 // The per-query-row steps of `QAttentionHead.run` (NUMERICS 6 steps 2-5), eight lanes at a time.
 // Every lane performs the scalar reference's fp32 operations in its order, so the bits are those of
 // `qs8_attention__scalar_ref`; integer sums are exact in any order.
+import CKernels
 
 extension QAttentionHead {
     /// `valuesT[c * tokens + j] = v[j, c]`: eight tokens of one channel gathered into one 64-bit store.
@@ -116,6 +117,7 @@ extension QAttentionHead {
     @inline(__always)
     func quantizedNumerators(_ li: UnsafePointer<Float>, max m: Float, into out: UnsafeMutablePointer<Int8>) -> Int32 {
         let n = tokens
+        if VectorKernels.usesAVX512 { return vm_softmax_numerators_qs8__avx512(li, m, out, n) }
         var zsum = SIMD8<Int32>(repeating: 0)
         var j = 0
         while j + 8 <= n {

@@ -1,0 +1,175 @@
+// x86-64 AVX-512 forms of the elementary functions of docs/NUMERICS.md, 16 lanes, bit for bit the scalar
+// references (Numerics.swift) and the eight-lane Swift forms (VectorMath.swift): every lane performs the same
+// IEEE operations in the same order, each separately rounded. They exist because Swift has no per-function
+// target features: the Swift forms are compiled for baseline x86-64 (SSE2, 4 lanes), and these are chosen at
+// run time where the CPU has AVX-512 (docs/PERFORMANCE.md, "Non-GEMM ops").
+#include "CKernels.h"
+
+// No fused multiply-add: NUMERICS rounds every product and sum on its own.
+#pragma STDC FP_CONTRACT OFF
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define VM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+#define F(bits) _mm512_castsi512_ps(_mm512_set1_epi32((int)(bits)))
+// NumericsConstant (Numerics.swift), as bit patterns.
+#define LOG2E F(0x3fb8aa3b)
+#define LN2HI F(0x3f317200)
+#define LN2LO F(0x35bfbe8e)
+#define EXP_P0 F(0x39506967)
+#define EXP_P1 F(0x3ab743ce)
+#define EXP_P2 F(0x3c088908)
+#define EXP_P3 F(0x3d2aa9c1)
+#define EXP_P4 F(0x3e2aaaaa)
+#define EXP_P5 F(0x3f000000)
+#define ERF_P F(0x3ea7ba05)
+#define ERF_A1 F(0x3f87dc22)
+#define ERF_A2 F(0x3fba00e3)
+#define ERF_A3 F(0x3fb5f0e3)
+#define ERF_A4 F(0x3e91a98e)
+#define ERF_A5 F(0x3e827906)
+#define INV_SQRT2 F(0x3f3504f3)
+#define QUICK_GELU_K F(0x3fd9db23)
+#define MAGIC _mm512_set1_ps(12582912.0f)  // 1.5 * 2^23
+#define MAGIC_BITS 0x4b400000
+
+VM_TARGET static inline __m512 neg(__m512 x) {  // the scalar prefix minus: a sign-bit flip
+    return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u)));
+}
+
+// exp32 (NUMERICS 4.1), as exp32x8.
+VM_TARGET static inline __m512 exp16(__m512 x) {
+    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-87.0f));
+    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(88.0f), _CMP_GT_OQ), x, _mm512_set1_ps(88.0f));
+    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x, _mm512_setzero_ps());
+    const __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, LOG2E), MAGIC), MAGIC);
+    __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, LN2HI));
+    r = _mm512_sub_ps(r, _mm512_mul_ps(n, LN2LO));
+    __m512 p = EXP_P0;
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P1);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P2);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P3);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P4);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P5);
+    const __m512 rr = _mm512_mul_ps(r, r);
+    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, rr), r), _mm512_set1_ps(1.0f));
+    const __m512i k = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(n, MAGIC)), _mm512_set1_epi32(MAGIC_BITS));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+// erf32 (NUMERICS 4.2), as erf32x8.
+VM_TARGET static inline __m512 erf16(__m512 x) {
+    const __m512 a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x7fffffff)));
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 t = _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(ERF_P, a)));
+    __m512 y = ERF_A1;
+    y = _mm512_sub_ps(_mm512_mul_ps(y, t), ERF_A2);
+    y = _mm512_add_ps(_mm512_mul_ps(y, t), ERF_A3);
+    y = _mm512_sub_ps(_mm512_mul_ps(y, t), ERF_A4);
+    y = _mm512_add_ps(_mm512_mul_ps(y, t), ERF_A5);
+    y = _mm512_mul_ps(y, t);
+    const __m512 e = exp16(neg(_mm512_mul_ps(a, a)));
+    const __m512 r = _mm512_sub_ps(one, _mm512_mul_ps(y, e));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), r, neg(r));
+}
+
+// One activation (CKernels.h's VM_ACT_*) of 16 lanes, as VectorMath's gelu32x8 / quickGelu32x8 / sigmoid32x8 /
+// relu32x8.
+VM_TARGET static inline __m512 activate16(__m512 x, int act) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    switch (act) {
+    case VM_ACT_GELU: {
+        const __m512 half = _mm512_mul_ps(x, _mm512_set1_ps(0.5f));
+        return _mm512_mul_ps(half, _mm512_add_ps(one, erf16(_mm512_mul_ps(x, INV_SQRT2))));
+    }
+    case VM_ACT_QUICK_GELU: {
+        const __m512 z = _mm512_mul_ps(QUICK_GELU_K, x);
+        return _mm512_mul_ps(x, _mm512_div_ps(one, _mm512_add_ps(one, exp16(neg(z)))));
+    }
+    case VM_ACT_SIGMOID:
+        return _mm512_div_ps(one, _mm512_add_ps(one, exp16(neg(x))));
+    default:  // relu: 0 unless x > 0 (NaN gives 0)
+        return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), x);
+    }
+}
+
+// quantize (NUMERICS 3.1) of 16 lanes, as quantize8: int32 lanes in [-128, 127].
+VM_TARGET static inline __m512i quantize16(__m512 x, __m512 inv, __m512 zero) {
+    __m512 t = _mm512_mul_ps(x, inv);
+    t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(-1024.0f), _CMP_LT_OQ), t, _mm512_set1_ps(-1024.0f));
+    t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, _mm512_set1_ps(1024.0f), _CMP_GT_OQ), t, _mm512_set1_ps(1024.0f));
+    t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, t, _CMP_UNORD_Q), t, _mm512_setzero_ps());
+    __m512 u = _mm512_add_ps(_mm512_add_ps(t, MAGIC), zero);
+    const __m512 lo = _mm512_sub_ps(MAGIC, _mm512_set1_ps(128.0f)), hi = _mm512_add_ps(MAGIC, _mm512_set1_ps(127.0f));
+    u = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, lo, _CMP_LT_OQ), u, lo);
+    u = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(u, hi, _CMP_GT_OQ), u, hi);
+    return _mm512_sub_epi32(_mm512_castps_si512(u), _mm512_set1_epi32(MAGIC_BITS));
+}
+
+VM_TARGET static inline __mmask16 tail_mask(size_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+VM_TARGET void vm_activate_f32__avx512(const float *x, float *out, size_t count, int act) {
+    for (size_t i = 0; i < count; i += 16) {
+        const __mmask16 m = tail_mask(count - i);
+        _mm512_mask_storeu_ps(out + i, m, activate16(_mm512_maskz_loadu_ps(m, x + i), act));
+    }
+}
+
+VM_TARGET void vm_activate_qs8__avx512(const float *x, int8_t *out, size_t count, int act, float inv_scale,
+                                       int32_t zero_point) {
+    const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
+    for (size_t i = 0; i < count; i += 16) {
+        const __mmask16 m = tail_mask(count - i);
+        const __m512 y = activate16(_mm512_maskz_loadu_ps(m, x + i), act);
+        _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
+    }
+}
+
+VM_TARGET void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float inv_scale, int32_t zero_point) {
+    const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
+    for (size_t i = 0; i < count; i += 16) {
+        const __mmask16 m = tail_mask(count - i);
+        _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(quantize16(_mm512_maskz_loadu_ps(m, x + i), inv, zero)));
+    }
+}
+
+VM_TARGET int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count) {
+    const __m512 mx = _mm512_set1_ps(max);
+    __m512i sum = _mm512_setzero_si512();
+    for (size_t i = 0; i < count; i += 16) {
+        const __mmask16 m = tail_mask(count - i);
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, logits + i), mx));
+        // e in [0, 1]: roundEven(e * 255) as an integer, through the 1.5 * 2^23 trick
+        const __m512i p = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(e, _mm512_set1_ps(255.0f)), MAGIC)),
+                                           _mm512_set1_epi32(MAGIC_BITS));
+        _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(_mm512_sub_epi32(p, _mm512_set1_epi32(128))));
+        sum = _mm512_mask_add_epi32(sum, m, sum, p);
+    }
+    return _mm512_reduce_add_epi32(sum);
+}
+
+#else
+
+void vm_activate_f32__avx512(const float *x, float *out, size_t count, int act) {
+    (void)x; (void)out; (void)count; (void)act;
+}
+void vm_activate_qs8__avx512(const float *x, int8_t *out, size_t count, int act, float inv_scale, int32_t zero_point) {
+    (void)x; (void)out; (void)count; (void)act; (void)inv_scale; (void)zero_point;
+}
+void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float inv_scale, int32_t zero_point) {
+    (void)x; (void)out; (void)count; (void)inv_scale; (void)zero_point;
+}
+int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count) {
+    (void)logits; (void)max; (void)out; (void)count;
+    return 0;
+}
+
+#endif
