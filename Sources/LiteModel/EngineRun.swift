@@ -9,7 +9,6 @@ final class FrameBuffers {
     let lut: UnsafeMutablePointer<UInt8>
     let resizeScratch: UnsafeMutablePointer<Int32>
     let gray: UnsafeMutablePointer<UInt8>
-    let mask: UnsafeMutablePointer<UInt8>
     let labels: UnsafeMutablePointer<Int32>
     let stack: UnsafeMutablePointer<Int32>
     let instances: UnsafeMutablePointer<Instance>
@@ -29,7 +28,6 @@ final class FrameBuffers {
         let scratchCount = Preprocess.resizeScratchCount(outWidth: max(side, options.maxFrameWidth))
         resizeScratch = .allocate(capacity: scratchCount)
         gray = .allocate(capacity: pixels)
-        mask = .allocate(capacity: pixels)
         labels = .allocate(capacity: pixels)
         stack = .allocate(capacity: pixels)
         instances = .allocate(capacity: max(1, options.maxInstances))
@@ -42,20 +40,19 @@ final class FrameBuffers {
         instanceRLE = .allocate(capacity: pool)
         rleStart = .allocate(capacity: max(1, options.maxInstances))
         rleLength = .allocate(capacity: max(1, options.maxInstances))
-        bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 10 + full + pool
+        bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 9 + full + pool
             + max(1, options.maxInstances) * (MemoryLayout<Instance>.stride + 16)
         // Touch the per-pixel buffers now so the first frame does not fault them in. The RLE buffers are sized
         // for the worst case (a checkerboard) and a real frame uses a small prefix: left untouched, they cost
         // address space, not resident memory.
         rgb.update(repeating: 0, count: pixels * 3)
         gray.update(repeating: 0, count: pixels)
-        mask.update(repeating: 0, count: pixels)
         labels.update(repeating: 0, count: pixels)
         stack.update(repeating: 0, count: pixels)
     }
 
     deinit {
-        rgb.deallocate(); lut.deallocate(); resizeScratch.deallocate(); gray.deallocate(); mask.deallocate()
+        rgb.deallocate(); lut.deallocate(); resizeScratch.deallocate(); gray.deallocate()
         labels.deallocate(); stack.deallocate(); instances.deallocate(); maskRLE.deallocate()
         instanceRLE.deallocate(); rleStart.deallocate(); rleLength.deallocate()
     }
@@ -121,15 +118,16 @@ extension Engine {
                                          labels: b.labels, stack: b.stack, instances: b.instances,
                                          capacity: b.maxInstances)
         } catch { throw .badFrame(reason: opErrorText(error)) }
-        // Kept components carry ids > 0; background is 0 and dropped components -1 (NUMERICS 8.6).
-        for p in 0..<pixels { b.mask[p] = b.labels[p] > 0 ? 1 : 0 }
-        let maskLength = try encode(b.mask, width: width, height: height, into: b.maskRLE)
+        // Kept components carry ids > 0; background is 0 and dropped components -1 (NUMERICS 8.6). Each
+        // instance's RLE reads only its bbox columns: the cost is its columns, not the frame, per instance.
+        let labels = UnsafeBufferPointer(start: b.labels, count: pixels)
+        let maskLength = try encode(labels, id: nil, columns: 0..<width, width: width, height: height, into: b.maskRLE)
         var used = 0
         for index in 0..<counts.stored {
-            let id = b.instances[index].id
-            for p in 0..<pixels { b.mask[p] = b.labels[p] == id ? 1 : 0 }
+            let inst = b.instances[index]
             let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[used...])
-            let length = try encode(b.mask, width: width, height: height, into: room)
+            let box = inst.bbox
+            let length = try encode(labels, id: inst.id, columns: box.x..<(box.x + box.w), width: width, height: height, into: room)
             b.rleStart[index] = used
             b.rleLength[index] = length
             used += length
@@ -137,11 +135,11 @@ extension Engine {
         return (counts.found, counts.stored, counts.dropped, maskLength)
     }
 
-    private func encode(_ mask: UnsafeMutablePointer<UInt8>, width: Int, height: Int,
+    private func encode(_ labels: UnsafeBufferPointer<Int32>, id: Int32?, columns: Range<Int>, width: Int, height: Int,
                         into out: UnsafeMutableBufferPointer<UInt8>) throws(EngineError) -> Int {
         do throws(RLEError) {
-            return try COCORLE.encode(mask: UnsafeBufferPointer(start: mask, count: width * height), height: height,
-                                      width: width, into: out)
+            return try COCORLE.encode(labels: labels, id: id, height: height, width: width,
+                                      columns: columns, into: out)
         } catch { throw .badFrame(reason: "RLE buffer too small (engine sizing bug)") }
     }
 

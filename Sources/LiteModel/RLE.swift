@@ -41,15 +41,37 @@ public enum COCORLE {
         guard height >= 0, width >= 0, !overflow, mask.count == pixels else {
             throw RLEError.invalidSize(height: height, width: width, pixels: mask.count)
         }
+        return try encodeColumns(0..<width, height: height, width: width, into: output) { mask[$0] != 0 }
+    }
+
+    /// Encodes the pixels of row-major `labels` equal to `id` (ids > 0) or, with `id` nil, every pixel with a
+    /// label > 0; only `columns` are read, every pixel outside them is background (an instance's bbox columns
+    /// give its exact mask). Allocates nothing.
+    public static func encode(labels: UnsafeBufferPointer<Int32>, id: Int32?, height: Int, width: Int,
+                              columns: Range<Int>, into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow, labels.count == pixels else {
+            throw RLEError.invalidSize(height: height, width: width, pixels: labels.count)
+        }
+        let cols = columns.clamped(to: 0..<width)
+        if let id {
+            return try encodeColumns(cols, height: height, width: width, into: output) { labels[$0] == id }
+        }
+        return try encodeColumns(cols, height: height, width: width, into: output) { labels[$0] > 0 }
+    }
+
+    /// Runs in column-major (COCO) order of a `height x width` mask whose foreground lies in `columns` and is
+    /// `isForeground(rowMajorIndex)` there; the columns before and after are one background run each.
+    @inline(__always)
+    static func encodeColumns(_ columns: Range<Int>, height: Int, width: Int, into output: UnsafeMutableBufferPointer<UInt8>,
+                              _ isForeground: (Int) -> Bool) throws(RLEError) -> Int {
         var writer = CountWriter(output: output)
-        var current: UInt8 = 0  // the value of the run being counted; COCO starts with background
-        var run = 0
-        var x = 0
-        while x < width {
+        var current = false  // the value of the run being counted; COCO starts with background
+        var run = columns.lowerBound * height
+        for x in columns {
             var index = x
-            var y = 0
-            while y < height {
-                let value: UInt8 = mask[index] != 0 ? 1 : 0
+            for _ in 0..<height {
+                let value = isForeground(index)
                 if value != current {
                     try writer.append(run)
                     current = value
@@ -57,11 +79,14 @@ public enum COCORLE {
                 }
                 run += 1
                 index += width
-                y += 1
             }
-            x += 1
         }
-        try writer.append(run)
+        if current {
+            try writer.append(run)
+            run = 0
+        }
+        run += (width - columns.upperBound) * height
+        if !current || run > 0 { try writer.append(run) }
         return writer.written
     }
 

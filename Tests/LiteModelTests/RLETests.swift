@@ -92,4 +92,36 @@ final class RLETests: XCTestCase {
         XCTAssertEqual(decodeError("", 1, 1), .lengthMismatch(expected: 1, actual: 0))
         XCTAssertEqual(decodeError("0", 0, 5), nil)
     }
+
+    /// The label form (`encode(labels:id:columns:)`, the engine's path) equals the mask form of the same mask:
+    /// one id within its bbox columns, or every id > 0 over all columns; ids touching the first and last
+    /// column, dropped (-1) pixels, empty masks and frames of one row or one column.
+    func testLabelFormEqualsMaskForm() throws {
+        var rng = TestRNG(77)
+        for trial in 0..<300 {
+            let h = trial % 17 == 0 ? 1 : rng.int(1...24), w = trial % 13 == 0 ? 1 : rng.int(1...24)
+            var labels = [Int32](repeating: 0, count: h * w)
+            let ids = rng.int(0...4)
+            for p in 0..<(h * w) where rng.int(0...2) > 0 { labels[p] = Int32(rng.int(-1...ids)) }
+            func check(_ id: Int32?, columns: Range<Int>) throws {
+                let mask = labels.map { (l: Int32) -> UInt8 in (id.map { l == $0 } ?? (l > 0)) ? 1 : 0 }
+                let want = try COCORLE.encode(mask: mask, height: h, width: w)
+                var out = [UInt8](repeating: 0, count: COCORLE.maxEncodedLength(height: h, width: w))
+                let n = try labels.withUnsafeBufferPointer { l in
+                    try out.withUnsafeMutableBufferPointer { try COCORLE.encode(labels: l, id: id, height: h, width: w, columns: columns, into: $0) }
+                }
+                XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial) id \(String(describing: id)) columns \(columns)")
+            }
+            try check(nil, columns: 0..<w)
+            for id in Int32(1)...Int32(max(ids, 1)) {
+                let xs = (0..<(h * w)).filter { labels[$0] == id }.map { $0 % w }
+                guard let lo = xs.min(), let hi = xs.max() else {
+                    try check(id, columns: 0..<0)  // no pixel: all background
+                    continue
+                }
+                try check(id, columns: lo..<(hi + 1))
+                try check(id, columns: max(0, lo - 1)..<min(w, hi + 2))  // wider than the bbox: same string
+            }
+        }
+    }
 }

@@ -71,9 +71,14 @@ public struct QAttentionHead {
     }
 
     /// Bytes of the operands every query block of this head shares (`prepare`): key row sums
-    /// (`tokens` int32), value row sums (`headDim` int32) and the values transposed (`headDim x tokens`
-    /// int8), rounded up to 64.
-    public var preparedBytes: Int { ((tokens + headDim) * 4 + headDim * tokens + 63) & ~63 }
+    /// (`tokens` int32), value row sums (`headDim` int32), the values transposed (`headDim x tokens` int8)
+    /// and, for a packed GEMM kernel, the keys and transposed values packed in its layout (room for the
+    /// largest layout is always kept, so forcing another kernel never outgrows a planned buffer).
+    public var preparedBytes: Int { packedOffset + 64 + packedKeyBytes + packedValueBytes }
+
+    var packedOffset: Int { ((tokens + headDim) * 4 + headDim * tokens + 63) & ~63 }
+    var packedKeyBytes: Int { (qs8PackedBytes(n: tokens, k: headDim, layout: .panels16c4) + 63) & ~63 }
+    var packedValueBytes: Int { (qs8PackedBytes(n: headDim, k: tokens, layout: .panels16c4) + 63) & ~63 }
 
     /// Writes the per-head operands into `prepared` (`preparedBytes`), once per head and frame, so the
     /// query blocks (`run(..., prepared:)`) only read them.
@@ -84,6 +89,23 @@ public struct QAttentionHead {
         qs8RowSums(k, n: n, k: hd, ldw: ldk, into: sums)
         transposeValues(into: valuesT)
         qs8RowSums(valuesT, n: hd, k: n, into: sums + n)
+        // The layout tag, then the packed operands when the selected kernel reads packed weights.
+        let layout = QGemmKernel.selected.packLayout
+        (prepared + packedOffset).storeBytes(of: layout == nil ? 0 : layout == .panels8c2 ? 1 : 2, as: Int32.self)
+        if let layout {
+            let base = (prepared + packedOffset + 64).bindMemory(to: Int8.self, capacity: packedKeyBytes + packedValueBytes)
+            qs8PackWeights(k, n: n, k: hd, ldw: ldk, layout: layout, into: base)
+            qs8PackWeights(valuesT, n: hd, k: n, layout: layout, into: base + packedKeyBytes)
+        }
+    }
+
+    /// The keys and transposed values as `prepare` packed them into `shared`, or nils.
+    func packedOperands(_ shared: UnsafeRawPointer) -> (keys: QPackedWeights?, values: QPackedWeights?) {
+        let tag = (shared + packedOffset).load(as: Int32.self)
+        guard tag == 1 || tag == 2 else { return (nil, nil) }
+        let layout: QPackLayout = tag == 1 ? .panels8c2 : .panels16c4
+        let base = (shared + packedOffset + 64).assumingMemoryBound(to: Int8.self)
+        return (QPackedWeights(base, layout: layout), QPackedWeights(base + packedKeyBytes, layout: layout))
     }
 
     /// Computes the kept queries among `queries` (token indices), at most `blockRows` at a time.
@@ -119,6 +141,7 @@ public struct QAttentionHead {
         }
         let keySums = shared.assumingMemoryBound(to: Int32.self), valueSums = keySums + n
         let valuesT = (shared + (n + hd) * 4).assumingMemoryBound(to: Int8.self)
+        let (packedKeys, packedValues) = packedOperands(shared)
 
         let qs = queries.clamped(to: 0..<n)
         for gridRow in 0..<validH {
@@ -127,7 +150,7 @@ public struct QAttentionHead {
             while start < segmentEnd {
                 let end = min(start + b, segmentEnd), rows = end - start
                 try QGemm(m: rows, n: n, k: hd, a: q + start * ldq, lda: ldq, aZero: zq, w: k, ldw: ldk,
-                          wRowSums: keySums, output: .raw(scores, ld: n)).run()
+                          wRowSums: keySums, packed: packedKeys, output: .raw(scores, ld: n)).run()
                 for i in start..<end {
                     let r = i - start
                     let qi = q + i * ldq
@@ -145,7 +168,7 @@ public struct QAttentionHead {
                     zRow[r] = quantizedNumerators(li, max: m, into: pMinus128 + r * n)
                 }
                 try QGemm(m: rows, n: hd, k: n, a: pMinus128, lda: n, aZero: -128, w: valuesT,
-                          wRowSums: valueSums, output: .raw(accBlock, ld: hd)).run()
+                          wRowSums: valueSums, packed: packedValues, output: .raw(accBlock, ld: hd)).run()
                 for r in 0..<rows { outputRow(accBlock + r * hd, z: zRow[r], row: start + r) }
                 start = end
             }
