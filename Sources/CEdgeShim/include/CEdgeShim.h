@@ -76,6 +76,15 @@ static inline void edge_atomic_store(long *counter, long value) { __atomic_store
 /// Atomically loads `*counter` (relaxed).
 static inline long edge_atomic_load(long *counter) { return __atomic_load_n(counter, __ATOMIC_RELAXED); }
 
+/// A spin-wait hint to the CPU (x86 `pause`, aarch64 `yield`): lets a sibling hardware thread run and saves power.
+static inline void edge_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /// Names the calling thread (at most 15 bytes are kept), as shown by `top -H` and /proc/self/task/*/comm.
 int edge_set_thread_name(const char *name);
 
