@@ -67,9 +67,10 @@ final class InstancesTests: XCTestCase {
 
     func testAgainstUnionFindOnRandomMaps() throws {
         var rng = TestRNG(61)
-        for _ in 0..<20 {
-            let w = rng.int(1...40), h = rng.int(1...30)
-            let g = (0..<(w * h)).map { _ in UInt8(rng.int(0...3) == 0 ? rng.int(66...255) : rng.int(0...65)) }
+        for trial in 0..<60 {
+            // Sparse, medium and dense maps: dense ones make long runs, stretches and holes for the scanline fill.
+            let w = rng.int(1...40), h = rng.int(1...30), percent = [20, 45, 70][trial % 3]
+            let g = (0..<(w * h)).map { _ in UInt8(rng.int(0...99) < percent ? rng.int(66...255) : rng.int(0...65)) }
             let (counts, inst, labels) = try run(g, w, h, capacity: w * h)
             // Union-find reference over 8-neighbours.
             var parent = Array(0..<(w * h))
@@ -89,6 +90,17 @@ final class InstancesTests: XCTestCase {
             }
             XCTAssertEqual(counts.found, idOfRoot.count)
             for item in inst { XCTAssertEqual(item.area, areas[item.id]) }
+            // Every statistic from the reference membership.
+            for item in inst {
+                var want = Instance(id: item.id, area: 0, minX: w, minY: h, maxX: -1, maxY: -1, sumX: 0, sumY: 0, sumG: 0)
+                for i in 0..<(w * h) where g[i] > 65 && idOfRoot[find(i)] == item.id {
+                    let x = i % w, y = i / w
+                    want.area += 1; want.sumX += x; want.sumY += y; want.sumG += Int(g[i])
+                    want.minX = min(want.minX, x); want.maxX = max(want.maxX, x)
+                    want.minY = min(want.minY, y); want.maxY = max(want.maxY, y)
+                }
+                XCTAssertEqual(item, want)
+            }
         }
     }
 
