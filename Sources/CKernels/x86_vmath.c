@@ -156,8 +156,36 @@ VM_TARGET int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float m
     return _mm512_reduce_add_epi32(sum);
 }
 
+VM_TARGET float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
+                                            const float *relw, int grid_h, int grid_w, float *out) {
+    const __m512i corr = _mm512_set1_epi32(correction);
+    const __m512 sc = _mm512_set1_ps(scale);
+    __m512 mv = _mm512_set1_ps(-__builtin_inff());
+    const int rows = relh ? grid_h : 1, width = relh ? grid_w : grid_h * grid_w;
+    for (int kh = 0; kh < rows; kh++) {
+        const size_t row = (size_t)kh * (size_t)width;
+        const __m512 h = relh ? _mm512_set1_ps(relh[kh]) : _mm512_setzero_ps();
+        for (int kw = 0; kw < width; kw += 16) {
+            const __mmask16 m = tail_mask((size_t)(width - kw));
+            const __m512i si = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, scores + row + kw), corr);
+            __m512 l = _mm512_mul_ps(_mm512_cvtepi32_ps(si), sc);
+            if (relh) l = _mm512_add_ps(_mm512_add_ps(l, h), _mm512_maskz_loadu_ps(m, relw + kw));
+            _mm512_mask_storeu_ps(out + row + kw, m, l);
+            // The scalar loop's `if l > m`: a NaN logit never becomes the maximum.
+            mv = _mm512_mask_blend_ps(m & _mm512_cmp_ps_mask(l, mv, _CMP_GT_OQ), mv, l);
+        }
+    }
+    const float mx = _mm512_reduce_max_ps(mv);
+    return out[0] != out[0] ? out[0] : mx;
+}
+
 #else
 
+float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
+                                  const float *relw, int grid_h, int grid_w, float *out) {
+    (void)scores; (void)correction; (void)scale; (void)relh; (void)relw; (void)grid_h; (void)grid_w; (void)out;
+    return 0;
+}
 void vm_activate_f32__avx512(const float *x, float *out, size_t count, int act) {
     (void)x; (void)out; (void)count; (void)act;
 }

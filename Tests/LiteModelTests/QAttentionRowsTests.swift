@@ -17,6 +17,15 @@ final class QAttentionRowsTests: XCTestCase {
     func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
 
     func testLogitsRowAndMaxMatchScalar() throws {
+        defer { VectorKernels.force(avx512: nil) }
+        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
+            VectorKernels.force(avx512: wide)
+            if wide && !VectorKernels.usesAVX512 { continue }
+            try checkLogits()
+        }
+    }
+
+    func checkLogits() throws {
         var rng = TestRNG(5)
         var dummy = [Int8](repeating: 0, count: 64 * 64 * 4)
         var sink = [Float](repeating: 0, count: 64)

@@ -82,6 +82,11 @@ void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float in
 /// Softmax numerators of one attention row quantized against its maximum: p = roundEven(exp32(l - max) * 255),
 /// `out[i] = p - 128`; returns the sum of p. 16 lanes, bit-exact with QAttentionRows.quantizedNumerators.
 int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count);
+/// Logits of one attention query, `l_j = (float(S_j - correction) * scale + relh[j / grid_w]) + relw[j % grid_w]`
+/// (only the product without `relh`, then `relw` unused), into `out`; returns the row maximum as the scalar loop
+/// finds it (NaN logits never become it; a NaN `l_0` is returned). 16 lanes, bit-exact with QAttentionRows.logitsRow.
+float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
+                                  const float *relw, int grid_h, int grid_w, float *out);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

@@ -62,6 +62,9 @@ extension QAttentionHead {
     func logitsRow(scores si: UnsafePointer<Int32>, correction: Int32, relH: UnsafePointer<Float>?,
                    relW: UnsafePointer<Float>?, into li: UnsafeMutablePointer<Float>) -> Float {
         let n = tokens, scale = logitScale
+        if VectorKernels.usesAVX512 {
+            return vm_attention_logits__avx512(si, correction, scale, relH, relW, Int32(gridH), Int32(gridW), li)
+        }
         var mv = Float8(repeating: -.infinity)
         @inline(__always) func base(_ j: Int) -> Float8 {
             let s = UnsafeRawPointer(si + j).loadUnaligned(as: SIMD8<Int32>.self) &- correction
