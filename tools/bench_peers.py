@@ -1,6 +1,6 @@
 """Dual-SAM latency and peak RSS of our engine next to ONNX Runtime and PyTorch, on the same model, in one run.
 
-    .venv/bin/python tools/bench_peers.py [--configs tiny lite] [--threads 1 2] [--runs 10]
+    .venv/bin/python tools/bench_peers.py [--configs tiny lite] [--threads 1 2] [--runs 10] [--rounds 3]
 
 For each config: random weights (seed 0) are saved as a checkpoint, converted to our int8 .dsm
 (`python -m tools.convert`) and exported to ONNX (fp32, ORT dynamic MatMul-int8, ORT static QDQ with u8 and
@@ -129,6 +129,16 @@ def peer(kind: str, config: str, files: dict, threads: int, runs: int) -> dict:
     return {"first": r["first"], "median": t[len(t) // 2], "min": t[0], "max": t[-1], "rss": rss}
 
 
+def combine(results: list) -> dict:
+    """One row from several rounds: medians of the first runs and of the medians, the extreme min and max, the
+    largest RSS."""
+    def mid(key: str) -> float:
+        v = sorted(r[key] for r in results)
+        return v[len(v) // 2]
+    return {"first": mid("first"), "median": mid("median"), "min": min(r["min"] for r in results),
+            "max": max(r["max"] for r in results), "rss": max(r["rss"] for r in results)}
+
+
 def main(argv=None) -> int:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind, config, files, threads, runs = sys.argv[2:7]
@@ -138,6 +148,10 @@ def main(argv=None) -> int:
     ap.add_argument("--configs", nargs="+", default=["tiny", "lite"])
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every engine this many times, interleaved (ours, peers, ours, peers, ...), and "
+                         "report the median of the rounds' medians: on a shared machine, load bursts then hit every "
+                         "engine alike instead of whichever ran during them")
     ap.add_argument("--peers", nargs="+", default=PEERS, choices=PEERS)
     ap.add_argument("--engine", default=str(ROOT / ".build/release/edge-bench"))
     ap.add_argument("--models", default=str(ROOT / ".build/bench-peers"))
@@ -150,8 +164,13 @@ def main(argv=None) -> int:
     for config in a.configs:
         files = prepare(config, Path(a.models))
         for threads in a.threads:
-            rows = [("ours-int8", ours(a.engine, files["int8.dsm"], threads, a.runs))]
-            rows += [(k, peer(k, config, files, threads, a.runs)) for k in a.peers]
+            names = ["ours-int8", *a.peers]
+            rounds: dict = {k: [] for k in names}
+            for _ in range(max(a.rounds, 1)):
+                rounds["ours-int8"].append(ours(a.engine, files["int8.dsm"], threads, a.runs))
+                for k in a.peers:
+                    rounds[k].append(peer(k, config, files, threads, a.runs))
+            rows = [(k, combine(rounds[k])) for k in names]
             base = rows[0][1]["median"]
             for name, r in rows:
                 print(f"{config:6} {threads:3} {name:20} {r['first']:8.1f} {r['median']:8.1f} {r['min']:8.1f} "

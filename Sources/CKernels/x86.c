@@ -5,25 +5,11 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "x86_reduce.h"
 
 int ckernels_has_x86(void) { return 1; }
 
 #define VNNI_TARGET __attribute__((target("avx512f,avx512vnni,avx512bw,avx512vl")))
-
-// Sums each of 16 vectors to one int32: result lane 4r+c = sum of x[4r+c] (a 4x4 tile, row-major).
-VNNI_TARGET static inline __m512i reduce16(const __m512i x[16]) {
-    __m512i r[4];
-    for (int j = 0; j < 4; j++) {
-        const __m512i *v = x + 4 * j;
-        __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]), _mm512_unpackhi_epi32(v[0], v[1]));
-        __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]), _mm512_unpackhi_epi32(v[2], v[3]));
-        r[j] = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
-    }
-    // r[j] holds, per 128-bit lane L, the lane-L partial sums of rows 4j..4j+3; fold the four lanes.
-    __m512i p01 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[0], r[1], 0x88), _mm512_shuffle_i32x4(r[0], r[1], 0xDD));
-    __m512i p23 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[2], r[3], 0x88), _mm512_shuffle_i32x4(r[2], r[3], 0xDD));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(p01, p23, 0x88), _mm512_shuffle_i32x4(p01, p23, 0xDD));
-}
 
 VNNI_TARGET void qs8_gemm_raw_4x4__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                               const int8_t *w, size_t ldw, const int32_t *w_sum,

@@ -13,6 +13,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "x86_reduce.h"
 
 #define VM_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 
@@ -179,8 +180,34 @@ VM_TARGET float vm_attention_logits__avx512(const int32_t *scores, int32_t corre
     return out[0] != out[0] ? out[0] : mx;
 }
 
+VM_TARGET void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
+                                        float *out) {
+    const __m512i z = _mm512_set1_epi16((short)zq);
+    const __m512 sc = _mm512_set1_ps(scale);
+    for (int k0 = 0; k0 < count; k0 += 16) {
+        const int nk = count - k0 < 16 ? count - k0 : 16;
+        __m512i acc[16];
+        for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_si512();
+        for (int c = 0; c < hd; c += 32) {
+            const __mmask32 m = hd - c >= 32 ? 0xFFFFFFFFu : (1u << (hd - c)) - 1;
+            // Masked-off channels: r loads as 0, so whatever q - z_q is there adds nothing.
+            const __m512i qv = _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, q + c)), z);
+            for (int t = 0; t < nk; t++) {
+                const __m512i r = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, table + (size_t)(k0 + t) * hd + c));
+                acc[t] = _mm512_add_epi32(acc[t], _mm512_madd_epi16(qv, r));
+            }
+        }
+        const __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(reduce16(acc)), sc);
+        _mm512_mask_storeu_ps(out + k0, (__mmask16)((1u << nk) - 1), f);
+    }
+}
+
 #else
 
+void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
+                              float *out) {
+    (void)q; (void)zq; (void)table; (void)count; (void)hd; (void)scale; (void)out;
+}
 float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
                                   const float *relw, int grid_h, int grid_w, float *out) {
     (void)scores; (void)correction; (void)scale; (void)relh; (void)relw; (void)grid_h; (void)grid_w; (void)out;

@@ -120,10 +120,19 @@ final class QAttentionRowsTests: XCTestCase {
     }
 
     func testRelTermsTransposeAndOutputRowMatchScalar() throws {
+        defer { VectorKernels.force(avx512: nil) }
+        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
+            VectorKernels.force(avx512: wide)
+            if wide && !VectorKernels.usesAVX512 { continue }
+            try checkRelTermsTransposeAndOutputRow()
+        }
+    }
+
+    func checkRelTermsTransposeAndOutputRow() throws {
         var rng = TestRNG(13)
-        for hd in [1, 8, 15, 16, 17, 32, 33] {
+        for hd in [1, 8, 15, 16, 17, 32, 33, 64, 80] {
             for zq: Int32 in [-128, 0, 127, 37] {
-                let count = 9, n = 11
+                let count = [9, 16, 37][abs(Int(zq)) % 3], n = 11
                 var q = rng.int8s(hd * n), table = rng.int8s(count * hd)
                 q[0] = -128; q[hd - 1] = 127; table[0] = -128; table[hd - 1] = 127; table[count * hd - 1] = -128
                 var rel = [Float](repeating: 0, count: count), sink = [Float](repeating: 0, count: n * hd)

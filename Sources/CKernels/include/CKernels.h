@@ -87,6 +87,10 @@ int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t
 /// finds it (NaN logits never become it; a NaN `l_0` is returned). 16 lanes, bit-exact with QAttentionRows.logitsRow.
 float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
                                   const float *relw, int grid_h, int grid_w, float *out);
+/// Decomposed relative-position terms of one attention query: `out[i] = float(sum_c (q[c] - zq) * table[i * hd + c])
+/// * scale` for i < count (int32 sums, exact). AVX-512 BW, bit-exact with QAttentionRows.relTerms.
+void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
+                              float *out);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

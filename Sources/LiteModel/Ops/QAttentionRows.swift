@@ -30,6 +30,9 @@ extension QAttentionHead {
     @inline(__always)
     func relTerms(_ qi: UnsafePointer<Int8>, table: UnsafePointer<Int8>, count: Int, scale: Float,
                   into out: UnsafeMutablePointer<Float>) {
+        if VectorKernels.usesAVX512 {
+            return vm_rel_terms_qs8__avx512(qi, zq, table, Int32(count), Int32(headDim), scale, out)
+        }
         let hd = headDim, zq16 = SIMD8<Int16>(repeating: Int16(truncatingIfNeeded: zq))
         let wide = hd & ~15
         @inline(__always) func pairs(_ p: UnsafePointer<Int8>) -> (SIMD8<Int16>, SIMD8<Int16>) {
