@@ -147,6 +147,12 @@ public final class Engine {
               binding.kernels.count == binding.order.steps.count else {
             throw .graph(.badTensor(name: "(graph)", reason: "planning and binding passes disagree"))
         }
+        if QGemmKernel.selected.usesPackedWeights {
+            // Packing released each layer's mapped pages, but faulting the next layer in maps its neighbours'
+            // cached pages back (fault-around, large page-cache folios): drop the whole data region once more.
+            // Frames then fault in only what they read from the file (fp32 tensors, rel-pos tables).
+            model.file.releaseTensorData()
+        }
         let buffers = FrameBuffers(options: frames, side: model.config.imgSize)
         return Engine(model: model, frameOptions: frames,
                       executor: GraphExecutor(kernels: binding.kernels, pool: model.pool), constants: constants,

@@ -94,6 +94,12 @@ public final class ModelFile {
         try ModelFile(storage: try ModelFileBytes(path: path), verifyChecksum: verifyChecksum)
     }
 
+    /// Drops the resident pages of the whole tensor data region (see `ModelFileBytes.releaseResident`): tensors
+    /// read later fault back in from the file.
+    public func releaseTensorData() {
+        storage.releaseResident(UnsafeRawBufferPointer(rebasing: storage.bytes[header.dataStart...]))
+    }
+
     /// Checks the file in `storage`: container, metadata, checksum, and that config and calibration are JSON.
     public init(storage: ModelFileBytes, verifyChecksum: Bool = true) throws(ModelFileError) {
         let file = storage.bytes

@@ -67,6 +67,8 @@ final class GraphBuilder {
     var kernels: [Kernel] = []
     var recorded: [(name: String, tensor: GTensor)] = []
     let constants: PackedConstants?
+    /// Copies of the file tensors frames read (see `modelTensor`), by name.
+    private var copies: [String: ModelTensor] = [:]
     private let arena: UnsafeMutableRawPointer?
     private let offsets: [Int]
 
@@ -123,14 +125,29 @@ final class GraphBuilder {
 
     // MARK: weights
 
-    func modelTensor(_ name: String, _ dtype: SafeTensorsDType) throws(GraphError) -> ModelTensor {
+    /// A tensor of the model file. When the weights are packed (`copiesFileTensors`), the bound pass hands out a
+    /// copy in the constants instead (except to `qweights`, which packs from the file): reading a few bytes of a
+    /// mapped file makes its whole page-cache folio resident (up to hundreds of KiB on current kernels), so
+    /// frames that read biases and scales from the mapping would keep most of the file resident next to the
+    /// packed copies. With the copies, nothing reads the mapping after load and `Engine.load` releases it.
+    func modelTensor(_ name: String, _ dtype: SafeTensorsDType, fromFile: Bool = false) throws(GraphError) -> ModelTensor {
         guard let t = file.tensor(name) else { throw .badTensor(name: name, reason: "missing") }
         guard t.dtype == dtype else { throw .badTensor(name: name, reason: "unexpected dtype") }
         guard Int(bitPattern: t.bytes.baseAddress) % dtype.size == 0 else {
             throw .badTensor(name: name, reason: "misaligned in the mapped file")
         }
-        return t
+        guard copiesFileTensors, !fromFile, let constants else { return t }
+        if let copy = copies[name] { return copy }
+        let block = constants.allocate(UInt8.self, count: t.bytes.count)
+        block.initialize(from: t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: t.bytes.count)
+        let copy = ModelTensor(entry: t.entry, bytes: UnsafeRawBufferPointer(start: block, count: t.bytes.count))
+        copies[name] = copy
+        return copy
     }
+
+    /// Whether this (bound) pass copies the file tensors frames read: only when the weights are packed, since
+    /// then the mapping is otherwise unused after load (unpacked kernels read their weights from it).
+    var copiesFileTensors: Bool { bound && constants != nil && QGemmKernel.selected.usesPackedWeights }
     func wf(_ name: String) throws(GraphError) -> UnsafePointer<Float> {
         try modelTensor(name, .f32).bytes.baseAddress!.assumingMemoryBound(to: Float.self)
     }
@@ -146,9 +163,10 @@ final class GraphBuilder {
     }
 
     /// An int8 layer's weights `[O, K]`, their row sums and, when the selected GEMM kernel reads them, the
-    /// weights packed for it (nil otherwise); both computed once, in the bound pass, and counted as constants.
-    func qweights(_ layer: String) throws(GraphError) -> QWeights {
-        let t = try modelTensor(layer + ".weight", .i8)
+    /// weights packed for it in `blocks` row blocks (nil otherwise); both computed once, in the bound pass, and
+    /// counted as constants.
+    func qweights(_ layer: String, blocks: Int = 1) throws(GraphError) -> QWeights {
+        let t = try modelTensor(layer + ".weight", .i8, fromFile: true)
         guard t.shape.count == 2 else { throw .badTensor(name: t.name, reason: "not 2-D") }
         let o = t.shape[0], k = t.shape[1]
         let w = t.bytes.baseAddress!.assumingMemoryBound(to: Int8.self)
@@ -157,8 +175,11 @@ final class GraphBuilder {
         qs8RowSums(w, n: o, k: k, into: sums)
         var packed: QPackedWeights? = nil
         if let layout = QGemmKernel.selected.packLayout {
-            let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k, layout: layout))
-            qs8PackWeights(w, n: o, k: k, layout: layout, into: p)
+            // `blocks` row blocks packed one after another (a transposed conv's taps), so each block's GEMM finds
+            // whole panels whatever the block height.
+            let rows = o / blocks, bytes = qs8PackedBytes(n: rows, k: k, layout: layout)
+            let p = constants.allocate(Int8.self, count: blocks * bytes)
+            for b in 0..<blocks { qs8PackWeights(w + b * rows * k, n: rows, k: k, layout: layout, into: p + b * bytes) }
             packed = QPackedWeights(UnsafePointer(p), layout: layout)
             // Frames read the packed copy: the mapped original need not stay resident next to it.
             file.storage.releaseResident(t.bytes)

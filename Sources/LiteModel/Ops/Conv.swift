@@ -174,7 +174,8 @@ public struct QConvTranspose2x2 {
     public let inputZero: Int32
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
-    /// The `[4 outC, inC]` weights packed by `qs8PackWeights` (for the packed kernels), or nil.
+    /// The four taps' `[outC, inC]` weight blocks, each packed by `qs8PackWeights`, one after another (for the
+    /// packed kernels), or nil.
     public let packedWeights: QPackedWeights?
     public let output: QGemmOutput
 
@@ -200,7 +201,10 @@ public struct QConvTranspose2x2 {
                 let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld, channelOffset: tap * outC)
                 let gemm = try! QGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC, aZero: inputZero,
                                       w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC,
-                                      packed: qs8PackedColumns(packedWeights, k: inC, from: tap * outC), output: out)
+                                      packed: packedWeights.map { p in
+                                          QPackedWeights(p.bytes + tap * qs8PackedBytes(n: outC, k: inC, layout: p.layout),
+                                                         layout: p.layout)
+                                      }, output: out)
                 if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
             }
         }
