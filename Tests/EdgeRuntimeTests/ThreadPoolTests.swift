@@ -123,6 +123,9 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(try threadCount(), before + 5)
         pool.shutdown()
         XCTAssertEqual(pool.aliveWorkers, 0)
+        // pthread_join returns when the kernel clears the thread's tid, a moment before its /proc entry goes.
+        spins = 0
+        while try threadCount() != before && spins < 1000 { usleep(1000); spins += 1 }
         XCTAssertEqual(try threadCount(), before)
         var sum = 0
         pool.parallelFor(10) { range in for i in range { sum += i } }
