@@ -89,7 +89,7 @@ store16(__m512i acc, int nc, int32_t *o, int accumulate, const float *scale, con
 }
 
 // One tile: `mr` rows x `nv` panels, one zmm accumulator per row and panel; per four k, one load per panel and
-// one broadcast per row. `corr` (first K chunk only) is (128 + z_a) * w_sum of the tile's columns.
+// one broadcast per row. The first K chunk takes (128 + z_a) * w_sum of the tile's columns off its sums.
 VNNI_TARGET __attribute__((always_inline)) static inline void
 tile(const int mr, const int nv, int nc, int quads, const uint8_t *a8, const int8_t *w, size_t panel, int c,
      const int32_t *w_sum, int32_t zc, int32_t *out, size_t ldo, int accumulate, const float *scale,

@@ -16,14 +16,17 @@ final class QAttentionRowsTests: XCTestCase {
 
     func same(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN) }
 
-    func testLogitsRowAndMaxMatchScalar() throws {
+    /// Runs `check` on the Swift eight-lane loops, then on the AVX-512 kernels where the CPU has them.
+    func onBothPaths(_ check: () throws -> Void) rethrows {
         defer { VectorKernels.force(avx512: nil) }
-        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
+        for wide in [false, true] {
             VectorKernels.force(avx512: wide)
             if wide && !VectorKernels.usesAVX512 { continue }
-            try checkLogits()
+            try check()
         }
     }
+
+    func testLogitsRowAndMaxMatchScalar() throws { try onBothPaths(checkLogits) }
 
     func checkLogits() throws {
         var rng = TestRNG(5)
@@ -80,14 +83,7 @@ final class QAttentionRowsTests: XCTestCase {
         }
     }
 
-    func testNumeratorsMatchScalar() throws {
-        defer { VectorKernels.force(avx512: nil) }
-        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
-            VectorKernels.force(avx512: wide)
-            if wide && !VectorKernels.usesAVX512 { continue }
-            try checkNumerators()
-        }
-    }
+    func testNumeratorsMatchScalar() throws { try onBothPaths(checkNumerators) }
 
     func checkNumerators() throws {
         var rng = TestRNG(9)
@@ -119,14 +115,7 @@ final class QAttentionRowsTests: XCTestCase {
         }
     }
 
-    func testRelTermsTransposeAndOutputRowMatchScalar() throws {
-        defer { VectorKernels.force(avx512: nil) }
-        for wide in [false, true] {  // the Swift eight-lane loop, then the AVX-512 kernel where the CPU has it
-            VectorKernels.force(avx512: wide)
-            if wide && !VectorKernels.usesAVX512 { continue }
-            try checkRelTermsTransposeAndOutputRow()
-        }
-    }
+    func testRelTermsTransposeAndOutputRowMatchScalar() throws { try onBothPaths(checkRelTermsTransposeAndOutputRow) }
 
     func checkRelTermsTransposeAndOutputRow() throws {
         var rng = TestRNG(13)
