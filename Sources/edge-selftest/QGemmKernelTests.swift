@@ -8,7 +8,7 @@ func registerQGemmKernelTests(_ registry: inout TestRegistry) {
         printLine("  int8 GEMM kernels: " + kernelNames(QGemmKernel.available) + "; selected " + QGemmKernel.selected.name)
         #if arch(arm64)
         t.expect(QGemmKernel.neon.isAvailable, "plain NEON must exist on every aarch64 build")
-        let expected: QGemmKernel = QGemmKernel.neondot.isAvailable ? .neondot : .neon
+        let expected: QGemmKernel = QGemmKernel.neondotPacked.isAvailable ? .neondotPacked : .neon
         t.expect(QGemmKernel.selected == expected, "selected " + QGemmKernel.selected.name + ", expected " + expected.name)
         #else
         t.expect(QGemmKernel.selected.isAvailable, "the selected kernel must be available")

@@ -91,6 +91,11 @@ float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, flo
 /// * scale` for i < count (int32 sums, exact). AVX-512 BW, bit-exact with QAttentionRows.relTerms.
 void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
                               float *out);
+/// AArch64 with the dot-product extension over qs8_pack_16c4 weights: four rows interleaved by quads of k per 1024 k,
+/// `sdot` by lane into 16 accumulators of 4 rows x 16 columns (no horizontal sums), `z_a * w_sum[c]` taken off;
+/// raw int32 outputs. A no-op unless ckernels_has_neondot().
+void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                     const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

@@ -20,6 +20,9 @@ public enum QGemmKernel: Int, CaseIterable {
     case avx2
     /// `qs8_gemm_raw_4x4__neondot` (AArch64 with the dot-product extension).
     case neondot
+    /// `qs8_gemm_packed_4x16c4__neondot` (AArch64 with the dot-product extension) over weights packed at load;
+    /// `neondot` for a GEMM without them.
+    case neondotPacked
     /// `qs8_gemm_raw_2x4__neon` (AArch64 baseline NEON).
     case neon
 
@@ -33,6 +36,7 @@ public enum QGemmKernel: Int, CaseIterable {
         case .avx2Packed: return "avx2_packed_4x16"
         case .avx2: return "avx2_2x4"
         case .neondot: return "neondot_4x4"
+        case .neondotPacked: return "neondot_packed_4x16"
         case .neon: return "neon_2x4"
         }
     }
@@ -43,21 +47,21 @@ public enum QGemmKernel: Int, CaseIterable {
         case .scalarRef, .swift2x4: return true
         case .avx512vnni, .avx512vnniPacked: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
         case .avx2, .avx2Packed: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
-        case .neondot: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
+        case .neondot, .neondotPacked: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
         case .neon: return ckernels_has_aarch64() != 0
         }
     }
 
     /// Every variant this CPU can run, fastest-preferred first.
     public static var available: [QGemmKernel] {
-        [.avx512vnniPacked, .avx512vnni, .avx2Packed, .avx2, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+        [.avx512vnniPacked, .avx512vnni, .avx2Packed, .avx2, .neondotPacked, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
     }
 
     /// The layout of the weights the variant reads packed at load (`QGemm.packed`); the graph packs only for these.
     public var packLayout: QPackLayout? {
         switch self {
         case .avx2Packed: return .panels8c2
-        case .avx512vnniPacked: return .panels16c4
+        case .avx512vnniPacked, .neondotPacked: return .panels16c4
         default: return nil
         }
     }
@@ -100,6 +104,10 @@ public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
         if let packed = g.packed, packed.layout == .panels16c4 {
             qs8GemmPackedVNNI(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
         } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx512vnni) }
+    case .neondotPacked:
+        if let packed = g.packed, packed.layout == .panels16c4 {
+            qs8GemmPackedNeonDot(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
+        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .neondot) }
     default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
     }
 }
@@ -200,6 +208,23 @@ func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>
     }
 }
 
+/// The packed dot-product kernel: raw outputs straight from it, the epilogues over 4 x 64 blocks of its
+/// accumulators on the stack (1 KiB) through the Swift epilogue, as the unpacked AArch64 kernels do.
+func qs8GemmPackedNeonDot(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+    guard !rows.isEmpty else { return }
+    let k32 = Int32(g.k)
+    if case .raw(let out, let ld) = g.output {
+        qs8_gemm_packed_4x16c4__neondot(Int32(rows.count), Int32(g.n), k32, g.a + rows.lowerBound * g.lda, g.lda,
+                                        g.aZero, packed, g.wRowSums, out + rows.lowerBound * ld, ld)
+        return
+    }
+    qs8BlockedEpilogue(g, rows: rows, mc: 4, nc: 64) { acc, i, c, mr, nr in
+        qs8_gemm_packed_4x16c4__neondot(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
+                                        qs8PackedColumns(QPackedWeights(packed, layout: .panels16c4), k: g.k,
+                                                         from: c)!.bytes, g.wRowSums + c, acc, nr)
+    }
+}
+
 @inline(__always)
 func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<Int8>, lda: Int, aZero: Int32,
                 w: UnsafePointer<Int8>, ldw: Int, wSum: UnsafePointer<Int32>, out: UnsafeMutablePointer<Int32>, ldo: Int) {
@@ -207,7 +232,7 @@ func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<
     switch kernel {
     case .avx512vnni, .avx512vnniPacked: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .avx2, .avx2Packed: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
-    case .neondot: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .neondot, .neondotPacked: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neon: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .scalarRef, .swift2x4: break
     }
