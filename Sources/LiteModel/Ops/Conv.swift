@@ -40,6 +40,13 @@ public struct ConvGeometry: Equatable {
             var o = 0
             for ky in 0..<kH {
                 let iy = oy * stride - pad + ky * dilation
+                let ix0 = ox * stride - pad, ixLast = ix0 + (kW - 1) * dilation
+                if dilation == 1 && iy >= 0 && iy < inH && ix0 >= 0 && ixLast < inW {
+                    // The kernel row's taps are adjacent pixels: one copy instead of kW.
+                    (row + o).update(from: src + (iy * inW + ix0) * inC, count: kW * inC)
+                    o += kW * inC
+                    continue
+                }
                 for kx in 0..<kW {
                     let ix = ox * stride - pad + kx * dilation
                     if iy >= 0 && iy < inH && ix >= 0 && ix < inW {
