@@ -202,8 +202,51 @@ VM_TARGET void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_
     }
 }
 
+// NUMERICS 2.1's lane16 tree of one accumulator: halves added pairwise 8, 4, 2, 1.
+VM_TARGET static inline float lane16_tree(__m512 acc) {
+    const __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm512_extractf32x8_ps(acc, 1));
+    const __m128 a4 = _mm_add_ps(_mm256_castps256_ps128(a8), _mm256_extractf128_ps(a8, 1));
+    const __m128 a2 = _mm_add_ps(a4, _mm_movehl_ps(a4, a4));
+    return _mm_cvtss_f32(_mm_add_ss(a2, _mm_shuffle_ps(a2, a2, 1)));
+}
+
+VM_TARGET void vm_layer_norm__avx512(const float *x, int c, const float *weight, const float *bias, float eps,
+                                     float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
+    // lane16 sums: element i goes to lane i % 16; a masked tail leaves the other lanes untouched (adding 0 would
+    // turn a -0 lane into +0).
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < c; i += 16) {
+        const __mmask16 m = tail_mask((size_t)(c - i));
+        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, x + i));
+    }
+    const float mean = lane16_tree(acc) / (float)c;
+    const __m512 mv = _mm512_set1_ps(mean);
+    acc = _mm512_setzero_ps();
+    for (int i = 0; i < c; i += 16) {
+        const __mmask16 m = tail_mask((size_t)(c - i));
+        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mv);
+        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_mul_ps(d, d));
+    }
+    const float variance = lane16_tree(acc) / (float)c;
+    const __m512 rs = _mm512_set1_ps(1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(variance + eps))));
+    const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
+    for (int i = 0; i < c; i += 16) {
+        const __mmask16 m = tail_mask((size_t)(c - i));
+        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mv);
+        const __m512 u = _mm512_mul_ps(_mm512_mul_ps(d, rs), _mm512_maskz_loadu_ps(m, weight + i));
+        const __m512 y = _mm512_add_ps(u, _mm512_maskz_loadu_ps(m, bias + i));
+        if (out_q8) _mm_mask_storeu_epi8(out_q8 + i, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
+        else _mm512_mask_storeu_ps(out_f32 + i, m, y);
+    }
+}
+
 #else
 
+void vm_layer_norm__avx512(const float *x, int c, const float *weight, const float *bias, float eps,
+                           float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
+    (void)x; (void)c; (void)weight; (void)bias; (void)eps; (void)out_f32; (void)out_q8; (void)inv_scale;
+    (void)zero_point;
+}
 void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
                               float *out) {
     (void)q; (void)zq; (void)table; (void)count; (void)hd; (void)scale; (void)out;

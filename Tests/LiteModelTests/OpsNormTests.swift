@@ -5,9 +5,19 @@ import XCTest
 
 /// LayerNorm, channel attention, window partition and element-wise ops.
 final class OpsNormTests: XCTestCase {
+    /// The Swift lanes and, where the CPU has it, the AVX-512 kernel, each against the scalar reference.
     func testLayerNormFastEqualsReferenceAndNormalises() throws {
+        defer { VectorKernels.force(avx512: nil) }
+        for wide in [false, true] {
+            VectorKernels.force(avx512: wide)
+            if wide && !VectorKernels.usesAVX512 { continue }
+            try checkLayerNorm()
+        }
+    }
+
+    func checkLayerNorm() throws {
         var rng = TestRNG(21)
-        for c in [1, 5, 16, 48, 256, 768] {
+        for c in [1, 5, 15, 16, 17, 48, 256, 320, 768] {
             let rows = 3, ldx = c + 2
             let x = rng.floats(rows * ldx, -4, 6), w = rng.floats(c, 0.5, 1.5), b = rng.floats(c, -0.5, 0.5)
             var y = [Float](repeating: 0, count: rows * c), yr = y

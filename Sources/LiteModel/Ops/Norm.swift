@@ -1,5 +1,6 @@
 // LayerNorm over the last (channel) axis of row-major fp32 rows, per NUMERICS 5, with lane16 sums.
 // LayerNorm2d of the neck is the same op on HWC pixels: channels are contiguous at each pixel.
+import CKernels
 
 /// Where normalised values go: fp32 rows, or int8 rows through `Q` (the input of an int8 matmul).
 public enum RowOutput {
@@ -52,6 +53,17 @@ public struct LayerNorm {
     /// Normalises rows `rows` (the pool's unit).
     public func run(rows: Range<Int>) {
         let cf = Float(c)
+        if VectorKernels.usesAVX512 {
+            for r in rows {
+                switch output {
+                case .f32(let p, let ld):
+                    vm_layer_norm__avx512(x + r * ldx, Int32(c), weight, bias, eps, p + r * ld, nil, 0, 0)
+                case .qs8(let p, let ld, let inv, let z):
+                    vm_layer_norm__avx512(x + r * ldx, Int32(c), weight, bias, eps, nil, p + r * ld, inv, z)
+                }
+            }
+            return
+        }
         for r in rows {
             let row = x + r * ldx
             let mean = lane16Sum(row, count: c) / cf
