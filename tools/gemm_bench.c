@@ -50,15 +50,7 @@ static void run_chunk(kernel_fn f, int packed, int i0, int m, int n, int k, cons
 static void run(kernel_fn f, int packed, int blocked, int m, int n, int k, const int8_t *a, const int8_t *w,
                 const int32_t *s, int32_t *out) {
     if (!blocked) { f(m, n, k, a, k, 3, w, k, s, out, n); return; }
-    for (int i0 = 0; i0 < m; i0 += 8) {
-        int m8 = m - i0 < 8 ? m - i0 : 8;
-        if (packed) { f(m8, n, k, a + (size_t)i0 * k, k, 3, w, k, s, out + (size_t)i0 * n, n); continue; }
-        for (int i = i0; i < i0 + m8; i += 4)
-            for (int c = 0; c < n; c += 64) {
-                int mr = i0 + m8 - i < 4 ? i0 + m8 - i : 4, nr = n - c < 64 ? n - c : 64;
-                f(mr, nr, k, a + (size_t)i * k, k, 3, w + (size_t)c * k, k, s + c, out + (size_t)i * n + c, n);
-            }
-    }
+    for (int i0 = 0; i0 < m; i0 += 8) run_chunk(f, packed, i0, m, n, k, a, w, s, out);
 }
 
 // The machine's vpdpbusd ceiling: 12 independent zmm accumulators, best of many ~1 ms bursts (the machine is

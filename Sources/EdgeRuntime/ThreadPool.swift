@@ -28,7 +28,8 @@ public protocol ParallelTask: AnyObject {
 ///
 /// The calling thread is worker 0 and takes part; `threads - 1` pthreads are workers 1 ... Idle workers
 /// sleep on a condition variable, after a short bounded spin (`spinLimit`): a frame runs hundreds of loops
-/// back to back, and waking a sleeping thread costs tens of microseconds (more in a VM) each time. A loop of `count` items is cut into chunks of `grain` items whose
+/// back to back, and waking a sleeping thread costs tens of microseconds (more in a VM) each time. A loop of
+/// `count` items is cut into chunks of `grain` items whose
 /// boundaries depend only on `count` and `grain`, never on the thread count, and each chunk runs exactly
 /// once; so any computation that writes each output from one chunk gives the same bits for any thread count.
 /// Loops may be started from any thread (one runs at a time); `shutdown` must not race a running loop.

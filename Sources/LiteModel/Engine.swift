@@ -149,8 +149,8 @@ public final class Engine {
         }
         if QGemmKernel.selected.usesPackedWeights {
             // Packing released each layer's mapped pages, but faulting the next layer in maps its neighbours'
-            // cached pages back (fault-around, large page-cache folios): drop the whole data region once more.
-            // Frames then fault in only what they read from the file (fp32 tensors, rel-pos tables).
+            // cached pages back (whole page-cache folios): drop the whole data region once more. Frames read
+            // nothing from the file now (the graph copied the other tensors they read, `modelTensor`).
             model.file.releaseTensorData()
         }
         let buffers = FrameBuffers(options: frames, side: model.config.imgSize)

@@ -1,8 +1,8 @@
 // Instances of NUMERICS 8.5: 8-connected components of a binary mask in raster order (ids 1..n by
 // first pixel), each with area, bbox, centroid and score. Iterative scanline fill with caller scratch:
-// no recursion, no allocation, whole runs of a row per step (no per-pixel division or 3x3 probe). Components smaller than `minArea` are dropped (NUMERICS 8.6): a model
-// that is unsure near the threshold leaves specks of a few pixels that are noise to a robot, and whose
-// presence flips between int8 and fp32.
+// no recursion, no allocation, whole runs of a row per step (no per-pixel division or 3x3 probe).
+// Components smaller than `minArea` are dropped (NUMERICS 8.6): a model that is unsure near the threshold
+// leaves specks of a few pixels that are noise to a robot, and whose presence flips between int8 and fp32.
 
 /// One connected component, with its sums so derived values are exact.
 public struct Instance: Equatable {

@@ -92,9 +92,9 @@ int edge_set_thread_name(const char *name);
 unsigned long edge_hwcap(void);
 /// True when the x86 CPU supports AVX-512 VNNI (always false elsewhere).
 int edge_cpu_has_avx512vnni(void);
-/// True when the x86 CPU supports AVX2 (always false elsewhere).
-/// 1 when the CPU has AVX-512 F, BW, VL and DQ (the vector-math kernels), 0 otherwise.
+/// True when the x86 CPU has AVX-512 F, BW, VL and DQ, the vector-math kernels' set (always false elsewhere).
 int edge_cpu_has_avx512(void);
+/// True when the x86 CPU supports AVX2 (always false elsewhere).
 int edge_cpu_has_avx2(void);
 
 /// The process's argc, captured before main (glibc passes it to ELF constructors).

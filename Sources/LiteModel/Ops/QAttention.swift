@@ -91,7 +91,7 @@ public struct QAttentionHead {
         qs8RowSums(valuesT, n: hd, k: n, into: sums + n)
         // The layout tag, then the packed operands when the selected kernel reads packed weights.
         let layout = QGemmKernel.selected.packLayout
-        (prepared + packedOffset).storeBytes(of: layout == nil ? 0 : layout == .panels8c2 ? 1 : 2, as: Int32.self)
+        (prepared + packedOffset).storeBytes(of: layout?.rawValue ?? 0, as: Int32.self)
         if let layout {
             let base = (prepared + packedOffset + 64).bindMemory(to: Int8.self, capacity: packedKeyBytes + packedValueBytes)
             qs8PackWeights(k, n: n, k: hd, ldw: ldk, layout: layout, into: base)
@@ -101,9 +101,7 @@ public struct QAttentionHead {
 
     /// The keys and transposed values as `prepare` packed them into `shared`, or nils.
     func packedOperands(_ shared: UnsafeRawPointer) -> (keys: QPackedWeights?, values: QPackedWeights?) {
-        let tag = (shared + packedOffset).load(as: Int32.self)
-        guard tag == 1 || tag == 2 else { return (nil, nil) }
-        let layout: QPackLayout = tag == 1 ? .panels8c2 : .panels16c4
+        guard let layout = QPackLayout(rawValue: (shared + packedOffset).load(as: Int32.self)) else { return (nil, nil) }
         let base = (shared + packedOffset + 64).assumingMemoryBound(to: Int8.self)
         return (QPackedWeights(base, layout: layout), QPackedWeights(base + packedKeyBytes, layout: layout))
     }

@@ -96,28 +96,25 @@ public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
     switch kernel {
     case .scalarRef: qs8_gemm__scalar_ref(g, rows: rows)
     case .swift2x4: qs8_gemm_2x4__swift(g, rows: rows)
-    case .avx2Packed:
-        if let packed = g.packed, packed.layout == .panels8c2 {
-            qs8GemmPacked(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
-        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx2) }
-    case .avx512vnniPacked:
-        if let packed = g.packed, packed.layout == .panels16c4 {
-            qs8GemmPackedVNNI(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
-        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .avx512vnni) }
-    case .neondotPacked:
-        if let packed = g.packed, packed.layout == .panels16c4 {
-            qs8GemmPackedNeonDot(g, rows: rows.clamped(to: 0..<g.m), packed: packed.bytes)
-        } else { qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: .neondot) }
+    case .avx2Packed, .avx512vnniPacked, .neondotPacked:
+        let rows = rows.clamped(to: 0..<g.m)
+        // qs8GemmC runs a packed variant's unpacked sibling (qs8GemmRaw maps them).
+        guard let packed = g.packed, packed.layout == kernel.packLayout else { return qs8GemmC(g, rows: rows, kernel: kernel) }
+        switch kernel {
+        case .avx2Packed: qs8GemmPacked(g, rows: rows, packed: packed)
+        case .avx512vnniPacked: qs8GemmPackedVNNI(g, rows: rows, packed: packed)
+        default: qs8GemmPackedNeonDot(g, rows: rows, packed: packed)
+        }
     default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
     }
 }
 
 /// How a packed kernel wants its weights laid out (packed once at load).
-public enum QPackLayout: Equatable {
+public enum QPackLayout: Int32 {
     /// `qs8_pack_8c2`: panels of 8 columns, pairs of k (the AVX2 kernel).
-    case panels8c2
-    /// `qs8_pack_16c4`: panels of 16 columns, quads of k (the AVX-512 VNNI kernel).
-    case panels16c4
+    case panels8c2 = 1
+    /// `qs8_pack_16c4`: panels of 16 columns, quads of k (the AVX-512 VNNI and NEON dot-product kernels).
+    case panels16c4 = 2
 
     /// Columns per panel: a column block of the packed weights must start at a multiple of it.
     public var panelColumns: Int { self == .panels8c2 ? 8 : 16 }
@@ -159,9 +156,9 @@ public func qs8PackedColumns(_ packed: QPackedWeights?, k: Int, from column: Int
 /// The packed AVX2 kernel: raw, dequantized and (K <= 1024) requantized outputs straight from the kernel (its
 /// epilogues are NUMERICS 3.3 and 3.4 bit for bit); requantized ones with a longer K through 8 x 32 blocks of
 /// accumulators on the stack and the Swift epilogue.
-func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeights) {
     guard !rows.isEmpty else { return }
-    let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k)
+    let packed = weights.bytes, a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k)
     switch g.output {
     case .raw(let out, let ld):
         qs8_gemm_packed_4x16__avx2(Int32(rows.count), Int32(g.n), k32, a, g.lda, g.aZero, packed,
@@ -178,16 +175,15 @@ func qs8GemmPacked(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
         // through the Swift epilogue.
         qs8BlockedEpilogue(g, rows: rows, mc: 8, nc: 32) { acc, i, c, mr, nr in
             qs8_gemm_packed_4x16__avx2(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                      qs8PackedColumns(QPackedWeights(packed, layout: .panels8c2), k: g.k, from: c)!.bytes,
-                                      acc, nr)
+                                      qs8PackedColumns(weights, k: g.k, from: c)!.bytes, acc, nr)
         }
     }
 }
 
 /// The packed AVX-512 VNNI kernel, as `qs8GemmPacked` does the AVX2 one (the column sums from `g.wRowSums`).
-func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeights) {
     guard !rows.isEmpty else { return }
-    let a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k), n32 = Int32(g.n)
+    let packed = weights.bytes, a = g.a + rows.lowerBound * g.lda, k32 = Int32(g.k), n32 = Int32(g.n)
     switch g.output {
     case .raw(let out, let ld):
         qs8_gemm_packed_8x48c4__avx512vnni(Int32(rows.count), n32, k32, a, g.lda, g.aZero, packed, g.wRowSums,
@@ -202,17 +198,16 @@ func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>
     case .requant:
         qs8BlockedEpilogue(g, rows: rows, mc: 8, nc: 32) { acc, i, c, mr, nr in
             qs8_gemm_packed_8x48c4__avx512vnni(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                              qs8PackedColumns(QPackedWeights(packed, layout: .panels16c4), k: g.k,
-                                                               from: c)!.bytes, g.wRowSums + c, acc, nr)
+                                              qs8PackedColumns(weights, k: g.k, from: c)!.bytes, g.wRowSums + c, acc, nr)
         }
     }
 }
 
 /// The packed dot-product kernel: raw outputs straight from it, the epilogues over 4 x 64 blocks of its
 /// accumulators on the stack (1 KiB) through the Swift epilogue, as the unpacked AArch64 kernels do.
-func qs8GemmPackedNeonDot(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<Int8>) {
+func qs8GemmPackedNeonDot(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeights) {
     guard !rows.isEmpty else { return }
-    let k32 = Int32(g.k)
+    let packed = weights.bytes, k32 = Int32(g.k)
     if case .raw(let out, let ld) = g.output {
         qs8_gemm_packed_4x16c4__neondot(Int32(rows.count), Int32(g.n), k32, g.a + rows.lowerBound * g.lda, g.lda,
                                         g.aZero, packed, g.wRowSums, out + rows.lowerBound * ld, ld)
@@ -220,8 +215,7 @@ func qs8GemmPackedNeonDot(_ g: QGemm, rows: Range<Int>, packed: UnsafePointer<In
     }
     qs8BlockedEpilogue(g, rows: rows, mc: 4, nc: 64) { acc, i, c, mr, nr in
         qs8_gemm_packed_4x16c4__neondot(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                        qs8PackedColumns(QPackedWeights(packed, layout: .panels16c4), k: g.k,
-                                                         from: c)!.bytes, g.wRowSums + c, acc, nr)
+                                        qs8PackedColumns(weights, k: g.k, from: c)!.bytes, g.wRowSums + c, acc, nr)
     }
 }
 

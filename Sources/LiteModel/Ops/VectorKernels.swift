@@ -11,13 +11,15 @@ public enum VectorKernels {
     public static var usesAVX512: Bool {
         if let f = forced { return f }
         if let d = detected { return d }
-        let d = ckernels_has_x86() != 0 && edge_cpu_has_avx512() != 0
+        let d = cpuHasAVX512
         detected = d
         return d
     }
 
     /// Forces the AVX-512 kernels on (only where the CPU has them) or off; nil returns to detection.
-    public static func force(avx512: Bool?) { forced = avx512.map { $0 && ckernels_has_x86() != 0 && edge_cpu_has_avx512() != 0 } }
+    public static func force(avx512: Bool?) { forced = avx512.map { $0 && cpuHasAVX512 } }
+
+    private static var cpuHasAVX512: Bool { ckernels_has_x86() != 0 && edge_cpu_has_avx512() != 0 }
 
     nonisolated(unsafe) private static var forced: Bool?
     nonisolated(unsafe) private static var detected: Bool?
