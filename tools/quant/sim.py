@@ -55,7 +55,8 @@ class Sim:
     def conv(self, x: np.ndarray, name: str, dil: int = 1) -> np.ndarray:
         """3x3 conv, padding = dilation, on an [H, W, C] map (im2col column (ky*3+kx)*C + ci)."""
         H, W, C = x.shape
-        if self.int8:
+        q8 = self.int8 and self.t[f"{name}.weight"].dtype == np.int8
+        if q8:
             q = nm.quantize(x, self.t[f"{name}.in_inv_s"][0], self.t[f"{name}.in_zero"][0])
             pad = np.full((H + 2 * dil, W + 2 * dil, C), self._zero(name), np.int32)
             pad[dil:dil + H, dil:dil + W] = q
@@ -66,7 +67,7 @@ class Sim:
             pad[dil:dil + H, dil:dil + W] = x
         cols = np.concatenate([pad[ky * dil:ky * dil + H, kx * dil:kx * dil + W]
                                for ky in range(3) for kx in range(3)], axis=-1)
-        if self.int8:
+        if q8:
             return self.mm_q(cols, name)
         return nm.mm32(cols, self.t[f"{name}.weight"].T) + self.t[f"{name}.bias"]
 

@@ -166,3 +166,29 @@ def test_int8_agrees_with_fp32_on_tiny():
     r = agreement(fp32, int8, structured(2, 2, (200, 150)))
     assert r["iou"] > 0.95 and r["max_prob_diff"] < 0.05, r
     assert 0.05 < r["fp32_foreground"] < 0.999 or r["max_prob_diff"] > 1e-3, r    # not a degenerate output
+
+
+def test_mixed_precision_simulation_restores_layers_toward_fp32():
+    """tools.quant.sensitivity: an int8 file with every epilogue-A layer restored to fp32 runs those layers in
+    fp32 (logits closer to the fp32 file than pure int8), and restoring nothing is the int8 file itself."""
+    from tools.convert.build import int8_bytes_from_fp32
+    from tools.convert.calib import structured
+    from tools.convert.fold import fp32_metadata, random_fp32
+    from tools.make_fixtures import FIXTURE_CONFIG
+    from tools.quant.sensitivity import fp32_capable, groups, mixed
+    from tools.quant.sim import Sim
+    cfg = dict(FIXTURE_CONFIG)
+    f32 = fm.decode(fm.encode(random_fp32(cfg, 0), fp32_metadata(cfg)))
+    i8 = fm.decode(int8_bytes_from_fp32(fm.encode(random_fp32(cfg, 0), fp32_metadata(cfg)),
+                                        structured(2, 1, (120, 90)), {"method": "minmax", "images": 2}))
+    img = structured(1, 3, (100, 80))[0]
+    ref = Sim(f32).run(img)["logits"]
+    q = Sim(i8).run(img)["logits"]
+    assert np.array_equal(Sim(mixed(i8, f32, [])).run(img)["logits"], q)
+    names = fp32_capable(i8.config)
+    assert "dec.pre4" in names and not any(n.endswith(".qkv") or ".se." in n for n in names)
+    assert sorted(n for g in groups(i8.config).values() for n in g) == sorted(names)
+    m = Sim(mixed(i8, f32, names)).run(img)["logits"]
+    assert np.abs(m - ref).mean() < 0.5 * np.abs(q - ref).mean()
+    conv = [n for n in names if n.endswith(".conv")][0]      # a 3x3 conv alone changes the output too
+    assert not np.array_equal(Sim(mixed(i8, f32, [conv])).run(img)["logits"], q)
