@@ -104,6 +104,7 @@ public final class Engine {
     let io: DualSAMTensors
     let recorded: [(name: String, tensor: GTensor)]
     let buffers: FrameBuffers
+    let stages: FrameStages
 
     private init(model: LoadedModel, frameOptions: EngineFrameOptions, executor: GraphExecutor, constants: PackedConstants,
                  io: DualSAMTensors, recorded: [(name: String, tensor: GTensor)], buffers: FrameBuffers) {
@@ -114,6 +115,7 @@ public final class Engine {
         self.io = io
         self.recorded = recorded
         self.buffers = buffers
+        stages = FrameStages(pool: model.pool, buffers: buffers, side: model.config.imgSize)
     }
 
     /// Loads `path`: validate, build, plan, allocate the arena and the result buffers, pack constants.

@@ -75,20 +75,12 @@ extension Engine {
             throw .badFrame(reason: "buffer shorter than height x step")
         }
         let b = buffers
-        let side = model.config.imgSize
         var latency = LatencyBreakdown()
         let t0 = edge_monotonic_ns()
-        do throws(OpError) {
-            try Preprocess.convertToRGB8(base.assumingMemoryBound(to: UInt8.self), width: width, height: height,
-                                         rowBytes: step, format: encoding, into: b.rgb)
-            Preprocess.gammaLUT(graySum: Preprocess.graySum(b.rgb, pixels: width * height), pixels: width * height,
-                                into: b.lut)
-            let alpha = tensorBytes(io.alpha), beta = tensorBytes(io.beta)
-            try Preprocess.resizeBilinear(b.rgb, srcW: width, srcH: height, channels: 3, into: alpha, dstW: side,
-                                          dstH: side, rows: 0..<side, scratch: b.resizeScratch)
-            beta.update(from: alpha, count: side * side * 3)
-            Preprocess.applyLUT(b.lut, to: beta, count: side * side * 3)
-        } catch { throw .badFrame(reason: opErrorText(error)) }
+        // The checks convertToRGB8 makes, once, so its rows can be split over the pool.
+        guard encoding != .yuyv || width % 2 == 0 else { throw .badFrame(reason: "yuyv needs an even width") }
+        stages.preprocess(base.assumingMemoryBound(to: UInt8.self), width: width, height: height, rowBytes: step,
+                          format: encoding, alpha: tensorBytes(io.alpha), beta: tensorBytes(io.beta))
         let t1 = edge_monotonic_ns()
         executor.execute()
         let t2 = edge_monotonic_ns()
@@ -108,12 +100,10 @@ extension Engine {
     func postprocess(width: Int, height: Int) throws(EngineError)
         -> (found: Int, stored: Int, dropped: Int, maskLength: Int) {
         let b = buffers
-        let side = model.config.imgSize
         let pixels = width * height
         let counts: InstanceCounts
         do throws(OpError) {
-            try Preprocess.resizeBilinear(tensorBytes(io.map8), srcW: side, srcH: side, channels: 1, into: b.gray,
-                                          dstW: width, dstH: height, rows: 0..<height, scratch: b.resizeScratch)
+            stages.resizeMap(tensorBytes(io.map8), width: width, height: height)
             counts = try Instances.label(b.gray, width: width, height: height, minArea: frameOptions.minInstanceArea,
                                          labels: b.labels, stack: b.stack, instances: b.instances,
                                          capacity: b.maxInstances)

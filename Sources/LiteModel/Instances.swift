@@ -55,7 +55,24 @@ public enum Instances {
         labels.update(repeating: 0, count: n)
         var found = 0, dropped = 0
         @inline(__always) func open(_ q: Int) -> Bool { labels[q] == 0 && g[q] > threshold }
-        for start in 0..<n where open(start) {
+        // Most of a frame is background: test 8 map bytes at once for one above the threshold (per byte,
+        // `(b & 0x7f) + (127 - t)` reaches bit 7 iff `b & 0x7f > t`, without a carry into the next byte; bytes
+        // >= 128 have bit 7 already). Only for thresholds below 128.
+        let lanes: UInt64 = 0x0101_0101_0101_0101
+        let swar = threshold < 128
+        let bias = UInt64(127 &- (threshold & 0x7f)) &* lanes
+        var start = -1
+        while true {
+            start += 1
+            if swar {
+                while start & 7 == 0 && start + 8 <= n {
+                    let word = UnsafeRawPointer(g + start).loadUnaligned(as: UInt64.self)
+                    if ((word & (0x7f &* lanes)) &+ bias | word) & (0x80 &* lanes) != 0 { break }
+                    start += 8
+                }
+            }
+            if start >= n { break }
+            guard open(start) else { continue }
             let id = Int32(truncatingIfNeeded: found + 1)
             var inst = Instance(id: id, area: 0, minX: width, minY: height, maxX: -1, maxY: -1, sumX: 0, sumY: 0, sumG: 0)
             // Seeds are (y << 16 | x), each labelled when pushed: every pixel enters the stack at most once.

@@ -35,7 +35,14 @@ public enum Preprocess {
         try require(width >= 1 && height >= 1, "convert_rgb8", "empty frame")
         try require(rowBytes >= width * format.bytesPerPixel, "convert_rgb8", "row stride shorter than a row")
         if format == .yuyv { try require(width % 2 == 0, "convert_rgb8", "yuyv needs an even width") }
-        for y in 0..<height {
+        convertRowsToRGB8(src, width: width, rowBytes: rowBytes, format: format, rows: 0..<height, into: dst)
+    }
+
+    /// Rows `rows` of `convertToRGB8`, without its checks (the engine checks a frame once, then splits its rows
+    /// over the pool).
+    static func convertRowsToRGB8(_ src: UnsafePointer<UInt8>, width: Int, rowBytes: Int, format: PixelFormat,
+                                  rows: Range<Int>, into dst: UnsafeMutablePointer<UInt8>) {
+        for y in rows {
             let s = src + y * rowBytes, d = dst + y * width * 3
             switch format {
             case .rgb8:
@@ -107,18 +114,42 @@ public enum Preprocess {
                                       scratch: UnsafeMutablePointer<Int32>) throws(OpError) {
         try require(srcW >= 1 && srcH >= 1 && dstW >= 1 && dstH >= 1 && channels >= 1, "resize_bilinear", "empty image")
         try require(srcW < 1 << 20 && srcH < 1 << 20 && dstW < 1 << 20 && dstH < 1 << 20, "resize_bilinear", "image too large")
+        resizeTaps(srcW: srcW, dstW: dstW, into: scratch)
+        resizeRows(src, srcW: srcW, srcH: srcH, channels: channels, into: dst, dstW: dstW, dstH: dstH, rows: rows,
+                   taps: scratch)
+    }
+
+    /// The horizontal taps of `resizeBilinear` (`resizeScratchCount(outWidth: dstW)` entries): computed once per
+    /// frame, then read by every row range.
+    static func resizeTaps(srcW: Int, dstW: Int, into taps: UnsafeMutablePointer<Int32>) {
         for x in 0..<dstW {
             let (x0, f) = resizeTap(x, src: srcW, dst: dstW)
-            scratch[2 * x] = Int32(x0); scratch[2 * x + 1] = Int32(f)
+            taps[2 * x] = Int32(x0); taps[2 * x + 1] = Int32(f)
         }
+    }
+
+    /// Output rows `rows` of `resizeBilinear` with the taps of `resizeTaps`, sizes already checked.
+    static func resizeRows(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int,
+                           into dst: UnsafeMutablePointer<UInt8>, dstW: Int, dstH: Int, rows: Range<Int>,
+                           taps: UnsafePointer<Int32>) {
         for y in rows.clamped(to: 0..<dstH) {
             let (y0, fy) = resizeTap(y, src: srcH, dst: dstH)
             let y1 = min(y0 + 1, srcH - 1)
             let r0 = src + y0 * srcW * channels, r1 = src + y1 * srcW * channels
             let wy0 = 2048 - fy, wy1 = fy
             let d = dst + y * dstW * channels
+            if channels == 1 {      // the map: one byte per pixel, no channel loop
+                for x in 0..<dstW {
+                    let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
+                    let x1 = min(x0 + 1, srcW - 1)
+                    let top = (2048 - fx) * Int(r0[x0]) + fx * Int(r0[x1])
+                    let bottom = (2048 - fx) * Int(r1[x0]) + fx * Int(r1[x1])
+                    d[x] = UInt8(truncatingIfNeeded: (wy0 * top + wy1 * bottom + (1 << 21)) >> 22)
+                }
+                continue
+            }
             for x in 0..<dstW {
-                let x0 = Int(scratch[2 * x]), fx = Int(scratch[2 * x + 1])
+                let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
                 let x1 = min(x0 + 1, srcW - 1)
                 let wx0 = 2048 - fx, wx1 = fx
                 for c in 0..<channels {

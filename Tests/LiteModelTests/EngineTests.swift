@@ -38,6 +38,38 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// Pre-processing and the map resize run split by rows over the pool (FrameStages): the model inputs and the
+    /// source-size map equal the serial steps, for every pixel format, odd sizes, padded rows and 1-3 threads.
+    func testPooledPreAndPostProcessingEqualTheSerialSteps() throws {
+        var rng = TestRNG(77)
+        for threads in [1, 2, 3] {
+            let engine = try EngineFixtures.load("fixture_int8.dsm", threads: threads)
+            let side = engine.model.config.imgSize
+            for (format, w, h) in [(PixelFormat.rgb8, 61, 47), (.bgr8, 640, 480), (.mono8, 33, 90), (.yuyv, 62, 9)] {
+                let step = w * format.bytesPerPixel + 5
+                let raw = (0..<(step * h)).map { _ in UInt8(rng.int(0...255)) }
+                var rgb = [UInt8](repeating: 0, count: w * h * 3), lut = [UInt8](repeating: 0, count: 256)
+                try Preprocess.convertToRGB8(raw, width: w, height: h, rowBytes: step, format: format, into: &rgb)
+                Preprocess.gammaLUT(graySum: Preprocess.graySum(rgb, pixels: w * h), pixels: w * h, into: &lut)
+                var alpha = [UInt8](repeating: 0, count: side * side * 3)
+                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: max(side, w)))
+                try Preprocess.resizeBilinear(rgb, srcW: w, srcH: h, channels: 3, into: &alpha, dstW: side, dstH: side,
+                                              rows: 0..<side, scratch: &scratch)
+                let beta = alpha.map { lut[Int($0)] }
+                let result = try raw.withUnsafeBytes { try engine.run(frame: $0, width: w, height: h, encoding: format, step: step) }
+                let label = "\(format) \(w)x\(h), \(threads) threads"
+                XCTAssertEqual(Array(try XCTUnwrap(engine.intermediate("pre.u_a")).bytes), alpha, label)
+                XCTAssertEqual(Array(try XCTUnwrap(engine.intermediate("pre.u_b")).bytes), beta, label)
+                let map8 = Array(try XCTUnwrap(engine.intermediate("map8")).bytes)
+                XCTAssertEqual(map8.count, side * side)
+                var map = [UInt8](repeating: 0, count: w * h)
+                try Preprocess.resizeBilinear(map8, srcW: side, srcH: side, channels: 1, into: &map, dstW: w, dstH: h,
+                                              rows: 0..<h, scratch: &scratch)
+                XCTAssertEqual(Array(result.sourceMap), map, label)
+            }
+        }
+    }
+
     func testRepeatedRunsGiveTheSameResult() throws {
         let engine = try EngineFixtures.load("fixture_int8.dsm", threads: 2, keep: false)
         let frame = try EngineFixtures.frame()

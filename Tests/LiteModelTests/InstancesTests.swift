@@ -4,12 +4,12 @@ import XCTest
 
 /// 8-connected components and per-instance statistics (NUMERICS 8.5).
 final class InstancesTests: XCTestCase {
-    func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64, minArea: Int = 0) throws
+    func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64, minArea: Int = 0, threshold: UInt8 = 65) throws
         -> (InstanceCounts, [Instance], [Int32]) {
         var labels = [Int32](repeating: -1, count: w * h), stack = labels
         var out = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0, sumY: 0, sumG: 0),
                              count: capacity)
-        let counts = try Instances.label(g, width: w, height: h, minArea: minArea, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
+        let counts = try Instances.label(g, width: w, height: h, threshold: threshold, minArea: minArea, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
         return (counts, Array(out.prefix(counts.stored)), labels)
     }
 
@@ -67,22 +67,30 @@ final class InstancesTests: XCTestCase {
 
     func testAgainstUnionFindOnRandomMaps() throws {
         var rng = TestRNG(61)
-        for trial in 0..<60 {
-            // Sparse, medium and dense maps: dense ones make long runs, stretches and holes for the scanline fill.
-            let w = rng.int(1...40), h = rng.int(1...30), percent = [20, 45, 70][trial % 3]
-            let g = (0..<(w * h)).map { _ in UInt8(rng.int(0...99) < percent ? rng.int(66...255) : rng.int(0...65)) }
-            let (counts, inst, labels) = try run(g, w, h, capacity: w * h)
+        for trial in 0..<120 {
+            // Very sparse to dense maps: sparse ones exercise the 8-byte background skip (foreground next to
+            // long background stretches, at every offset in a word), dense ones make long runs, stretches and
+            // holes for the scanline fill. Thresholds on both sides of 128 (the skip's limit) and at the ends;
+            // values right at the threshold and at 127/128.
+            let w = rng.int(1...40), h = rng.int(1...30), percent = [1, 4, 20, 45, 70][trial % 5]
+            let t = UInt8([65, 65, 0, 126, 127, 128, 200, 254][trial % 8])
+            let edges: [Int] = [Int(t), min(Int(t) + 1, 255), 127, 128, 255, 0]
+            let g = (0..<(w * h)).map { _ -> UInt8 in
+                if rng.int(0...9) == 0 { return UInt8(edges[rng.int(0...5)]) }
+                return UInt8(rng.int(0...99) < percent && t < 255 ? rng.int((Int(t) + 1)...255) : rng.int(0...Int(t)))
+            }
+            let (counts, inst, labels) = try run(g, w, h, capacity: w * h, threshold: t)
             // Union-find reference over 8-neighbours.
             var parent = Array(0..<(w * h))
             func find(_ i: Int) -> Int { var i = i; while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }; return i }
-            for y in 0..<h { for x in 0..<w where g[y * w + x] > 65 {
+            for y in 0..<h { for x in 0..<w where g[y * w + x] > t {
                 for (dy, dx) in [(0, 1), (1, -1), (1, 0), (1, 1)] {
                     let yy = y + dy, xx = x + dx
-                    if yy < h, xx >= 0, xx < w, g[yy * w + xx] > 65 { parent[find(yy * w + xx)] = find(y * w + x) }
+                    if yy < h, xx >= 0, xx < w, g[yy * w + xx] > t { parent[find(yy * w + xx)] = find(y * w + x) }
                 }
             } }
             var idOfRoot = [Int: Int32](), areas = [Int32: Int]()
-            for i in 0..<(w * h) where g[i] > 65 {
+            for i in 0..<(w * h) where g[i] > t {
                 let root = find(i)
                 if idOfRoot[root] == nil { idOfRoot[root] = Int32(idOfRoot.count + 1) }
                 XCTAssertEqual(labels[i], idOfRoot[root])
@@ -93,7 +101,7 @@ final class InstancesTests: XCTestCase {
             // Every statistic from the reference membership.
             for item in inst {
                 var want = Instance(id: item.id, area: 0, minX: w, minY: h, maxX: -1, maxY: -1, sumX: 0, sumY: 0, sumG: 0)
-                for i in 0..<(w * h) where g[i] > 65 && idOfRoot[find(i)] == item.id {
+                for i in 0..<(w * h) where g[i] > t && idOfRoot[find(i)] == item.id {
                     let x = i % w, y = i / w
                     want.area += 1; want.sumX += x; want.sumY += y; want.sumG += Int(g[i])
                     want.minX = min(want.minX, x); want.maxX = max(want.maxX, x)
