@@ -21,10 +21,49 @@ public enum C3P {
 
     /// `pred[r, c] = max_k p_k(r, c) * p_{partner}(r + dy, c + dx)` over output rows `rows`;
     /// `p` is `height x width x 8` probabilities, `pred` is `height x width`.
+    ///
+    /// The same products and the same running maximum as `vote__scalar_ref`, with the partner offsets spelled
+    /// out (the reference looks them up per channel) and no bounds checks away from the map's edge.
     public static func vote(_ p: UnsafePointer<Float>, height: Int, width: Int, rows: Range<Int>,
                             into pred: UnsafeMutablePointer<Float>) {
+        let stride = width * 8
         for r in rows.clamped(to: 0..<height) {
-            for c in 0..<width {
+            guard r >= 1 && r + 1 < height && width >= 3 else {
+                vote__scalar_ref(p, height: height, width: width, rows: r ..< r + 1, into: pred)
+                continue
+            }
+            vote__scalar_ref(p, height: height, width: width, columns: 0..<1, row: r, into: pred)
+            var here = p + (r * width + 1) * 8
+            let out = pred + r * width
+            for c in 1 ..< width - 1 {
+                let above = here - stride, below = here + stride, left = here - 8, right = here + 8
+                var best = here[0] * below[7]
+                var v = here[1] * above[6]; if v > best { best = v }
+                v = here[2] * right[5]; if v > best { best = v }
+                v = here[3] * left[4]; if v > best { best = v }
+                v = here[4] * right[3]; if v > best { best = v }
+                v = here[5] * right[2]; if v > best { best = v }
+                v = here[6] * below[1]; if v > best { best = v }
+                v = here[7] * below[0]; if v > best { best = v }
+                out[c] = best
+                here += 8
+            }
+            vote__scalar_ref(p, height: height, width: width, columns: width - 1 ..< width, row: r, into: pred)
+        }
+    }
+
+    /// Plain scalar reference of `vote`: partner and bounds looked up for every channel of every pixel.
+    public static func vote__scalar_ref(_ p: UnsafePointer<Float>, height: Int, width: Int, rows: Range<Int>,
+                                        into pred: UnsafeMutablePointer<Float>) {
+        for r in rows.clamped(to: 0..<height) {
+            vote__scalar_ref(p, height: height, width: width, columns: 0..<width, row: r, into: pred)
+        }
+    }
+
+    static func vote__scalar_ref(_ p: UnsafePointer<Float>, height: Int, width: Int, columns: Range<Int>, row r: Int,
+                                 into pred: UnsafeMutablePointer<Float>) {
+        do {
+            for c in columns {
                 let here = p + (r * width + c) * 8
                 var best: Float = 0
                 for k in 0..<8 {

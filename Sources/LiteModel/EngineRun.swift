@@ -99,38 +99,9 @@ extension Engine {
     /// The 8-bit map at source size, threshold, instances and their RLE strings.
     func postprocess(width: Int, height: Int) throws(EngineError)
         -> (found: Int, stored: Int, dropped: Int, maskLength: Int) {
-        let b = buffers
-        let pixels = width * height
-        let counts: InstanceCounts
-        do throws(OpError) {
-            stages.resizeMap(tensorBytes(io.map8), width: width, height: height)
-            counts = try Instances.label(b.gray, width: width, height: height, minArea: frameOptions.minInstanceArea,
-                                         labels: b.labels, stack: b.stack, instances: b.instances,
-                                         capacity: b.maxInstances)
-        } catch { throw .badFrame(reason: opErrorText(error)) }
-        // Kept components carry ids > 0; background is 0 and dropped components -1 (NUMERICS 8.6). Each
-        // instance's RLE reads only its bbox columns: the cost is its columns, not the frame, per instance.
-        let labels = UnsafeBufferPointer(start: b.labels, count: pixels)
-        let maskLength = try encode(labels, id: nil, columns: 0..<width, width: width, height: height, into: b.maskRLE)
-        var used = 0
-        for index in 0..<counts.stored {
-            let inst = b.instances[index]
-            let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[used...])
-            let box = inst.bbox
-            let length = try encode(labels, id: inst.id, columns: box.x..<(box.x + box.w), width: width, height: height, into: room)
-            b.rleStart[index] = used
-            b.rleLength[index] = length
-            used += length
-        }
+        let (counts, maskLength) = try stages.postprocess(tensorBytes(io.map8), width: width, height: height,
+                                                          minArea: frameOptions.minInstanceArea)
         return (counts.found, counts.stored, counts.dropped, maskLength)
-    }
-
-    private func encode(_ labels: UnsafeBufferPointer<Int32>, id: Int32?, columns: Range<Int>, width: Int, height: Int,
-                        into out: UnsafeMutableBufferPointer<UInt8>) throws(EngineError) -> Int {
-        do throws(RLEError) {
-            return try COCORLE.encode(labels: labels, id: id, height: height, width: width,
-                                      columns: columns, into: out)
-        } catch { throw .badFrame(reason: "RLE buffer too small (engine sizing bug)") }
     }
 
     func tensorBytes(_ t: GTensor) -> UnsafeMutablePointer<UInt8> {

@@ -14,6 +14,10 @@ final class FrameStages: ParallelTask {
         case resizeInput
         /// Source-size rows of the 8-bit map.
         case resizeMap
+        /// Chunk 0 labels the instances, chunk 1 encodes the frame mask from the map (no component dropped).
+        case labelAndMask
+        /// One chunk per stored instance: its RLE into its own slot of `instanceRLE`.
+        case instanceRLE
     }
 
     private let pool: ThreadPool
@@ -29,6 +33,12 @@ final class FrameStages: ParallelTask {
     private var alpha: UnsafeMutablePointer<UInt8>? = nil
     private var beta: UnsafeMutablePointer<UInt8>? = nil
     private var map8: UnsafePointer<UInt8>? = nil
+    private var minArea = 0
+    private var labelError: OpError? = nil
+    private var rleError: RLEError? = nil
+    private var counts = InstanceCounts(found: 0, stored: 0)
+    private var maskLength = 0
+    private var perCount = 0
 
     init(pool: ThreadPool, buffers: FrameBuffers, side: Int) {
         self.pool = pool
@@ -58,13 +68,45 @@ final class FrameStages: ParallelTask {
         run(.resizeInput, rows: side)
     }
 
-    /// The model's 8-bit map resized to the source size (`buffers.gray`).
-    func resizeMap(_ map8: UnsafePointer<UInt8>, width: Int, height: Int) {
+    /// The map at source size (`buffers.gray`), its instances, the frame mask RLE and each stored instance's RLE.
+    func postprocess(_ map8: UnsafePointer<UInt8>, width: Int, height: Int, minArea: Int) throws(EngineError)
+        -> (counts: InstanceCounts, maskLength: Int) {
+        let b = buffers
         self.map8 = map8
         self.width = width
         self.height = height
-        Preprocess.resizeTaps(srcW: side, dstW: width, into: buffers.resizeScratch)
+        self.minArea = minArea
+        Preprocess.resizeTaps(srcW: side, dstW: width, into: b.resizeScratch)
         run(.resizeMap, rows: height)
+        labelError = nil
+        rleError = nil
+        maskLength = 0
+        // With no minimum area the frame mask is the thresholded map; else dropped components (labelled -1)
+        // leave it, so it is read from the labels after the labelling.
+        stage = .labelAndMask
+        pool.parallelFor(minArea == 0 ? 2 : 1, grain: 1, task: self)
+        if let labelError { throw .badFrame(reason: opErrorText(labelError)) }
+        if minArea > 0 {
+            do throws(RLEError) {
+                maskLength = try COCORLE.encode(labels: UnsafeBufferPointer(start: b.labels, count: width * height),
+                                                id: nil, height: height, width: width, columns: 0..<width,
+                                                into: b.maskRLE)
+            } catch { rleError = error }
+        }
+        // Each instance gets a slot for its worst case (an instance mask has at most 2 * area + 1 runs, and the
+        // slots fit in the pool: FrameBuffers), so the encodings run in any order.
+        perCount = COCORLE.maxEncodedLength(height: height, width: width) / (width * height + 1)
+        var start = 0
+        for index in 0..<counts.stored {
+            b.rleStart[index] = start
+            start += (2 * b.instances[index].area + 1) * perCount
+        }
+        stage = .instanceRLE
+        pool.parallelFor(counts.stored, grain: 1, task: self)
+        var failed = rleError != nil
+        for index in 0..<counts.stored where b.rleLength[index] < 0 { failed = true }
+        if failed { throw .badFrame(reason: "RLE buffer too small (engine sizing bug)") }
+        return (counts, maskLength)
     }
 
     private func run(_ stage: Stage, rows: Int) {
@@ -91,6 +133,34 @@ final class FrameStages: ParallelTask {
         case .resizeMap:
             Preprocess.resizeRows(map8!, srcW: side, srcH: side, channels: 1, into: b.gray, dstW: width,
                                   dstH: height, rows: range, taps: b.resizeScratch)
+        case .labelAndMask:
+            for chunk in range {
+                if chunk == 0 {
+                    do throws(OpError) {
+                        counts = try Instances.label(b.gray, width: width, height: height, minArea: minArea,
+                                                     labels: b.labels, stack: b.stack, instances: b.instances,
+                                                     capacity: b.maxInstances)
+                    } catch { labelError = error }
+                } else {
+                    do throws(RLEError) {
+                        maskLength = try COCORLE.encode(map: UnsafeBufferPointer(start: b.gray, count: width * height),
+                                                        threshold: Postprocess.foregroundThreshold, height: height,
+                                                        width: width, into: b.maskRLE)
+                    } catch { rleError = error }
+                }
+            }
+        case .instanceRLE:
+            let labels = UnsafeBufferPointer(start: b.labels, count: width * height)
+            for index in range {
+                let inst = b.instances[index]
+                let box = inst.bbox
+                let start = b.rleStart[index]
+                let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[start ..< start + (2 * inst.area + 1) * perCount])
+                do throws(RLEError) {
+                    b.rleLength[index] = try COCORLE.encode(labels: labels, id: inst.id, height: height, width: width,
+                                                            columns: box.x ..< box.x + box.w, into: room)
+                } catch { b.rleLength[index] = -1 }  // reported after the loop (workers share no error slot)
+            }
         }
     }
 }

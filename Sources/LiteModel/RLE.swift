@@ -44,6 +44,17 @@ public enum COCORLE {
         return try encodeColumns(0..<width, height: height, width: width, into: output) { mask[$0] != 0 }
     }
 
+    /// Encodes the mask `map > threshold` of a row-major 8-bit map (the frame mask when no component is dropped:
+    /// it needs no labels, so it can run alongside the labelling). Allocates nothing.
+    public static func encode(map: UnsafeBufferPointer<UInt8>, threshold: UInt8, height: Int, width: Int,
+                              into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow, map.count == pixels else {
+            throw RLEError.invalidSize(height: height, width: width, pixels: map.count)
+        }
+        return try encodeColumns(0..<width, height: height, width: width, into: output) { map[$0] > threshold }
+    }
+
     /// Encodes the pixels of row-major `labels` equal to `id` (ids > 0) or, with `id` nil, every pixel with a
     /// label > 0; only `columns` are read, every pixel outside them is background (an instance's bbox columns
     /// give its exact mask). Allocates nothing.

@@ -16,6 +16,25 @@ final class C3PTests: XCTestCase {
         return pred
     }
 
+    /// The fast vote equals the reference bit for bit: every size from 1x1 (all edge) up, row sub-ranges, and
+    /// special values (NaN, infinity, zeros, ties) whose running-maximum handling must match.
+    func testVoteEqualsTheScalarReference() {
+        var rng = TestRNG(33)
+        let specials: [Float] = [.nan, .infinity, 0, 1, 0.5, 0.5, 1e-30]
+        for (hh, ww) in [(1, 1), (1, 5), (5, 1), (2, 2), (3, 3), (4, 7), (9, 3), (16, 16), (13, 29)] {
+            for _ in 0..<4 {
+                let p = (0..<(hh * ww * 8)).map { _ -> Float in
+                    rng.int(0...19) == 0 ? specials[rng.int(0...6)] : Float(rng.int(0...1000)) / 1000
+                }
+                let lo = rng.int(0...(hh - 1)), hi = rng.int((lo + 1)...hh)
+                var fast = [Float](repeating: -7, count: hh * ww), ref = fast
+                C3P.vote(p, height: hh, width: ww, rows: lo..<hi, into: &fast)
+                C3P.vote__scalar_ref(p, height: hh, width: ww, rows: lo..<hi, into: &ref)
+                XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "\(hh)x\(ww) rows \(lo)..<\(hi)")
+            }
+        }
+    }
+
     func testEachChannelVotesWithItsDocumentedPartnerOnly() {
         let r = 3, c = 2
         for k in 0..<8 {

@@ -70,6 +70,48 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// The pooled post-processing (FrameStages: the labelling alongside the frame-mask RLE, instance RLEs in
+    /// parallel slots) equals the serial steps, on random blobby maps with many instances and specks, with and
+    /// without a minimum area, at 1-3 threads.
+    func testPooledPostprocessingEqualsTheSerialSteps() throws {
+        var rng = TestRNG(91)
+        let side = 32
+        for threads in [1, 2, 3] {
+            let pool = try ThreadPool(threads: threads)
+            let options = EngineFrameOptions(maxFrameWidth: 120, maxFrameHeight: 90, maxInstances: 24)
+            let buffers = FrameBuffers(options: options, side: side)
+            let stages = FrameStages(pool: pool, buffers: buffers, side: side)
+            for trial in 0..<6 {
+                let (w, h) = (rng.int(20...120), rng.int(20...90))
+                let map8 = (0..<(side * side)).map { _ in UInt8(rng.int(0...3) == 0 ? rng.int(0...255) : rng.int(0...40)) }
+                let minArea = [0, 6][trial % 2]
+                let (counts, maskLength) = try stages.postprocess(map8, width: w, height: h, minArea: minArea)
+                var gray = [UInt8](repeating: 0, count: w * h)
+                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w))
+                try Preprocess.resizeBilinear(map8, srcW: side, srcH: side, channels: 1, into: &gray, dstW: w, dstH: h,
+                                              rows: 0..<h, scratch: &scratch)
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: buffers.gray, count: w * h)), gray)
+                var labels = [Int32](repeating: 0, count: w * h), stack = labels
+                var inst = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0,
+                                                          sumY: 0, sumG: 0), count: 24)
+                let want = try Instances.label(gray, width: w, height: h, minArea: minArea, labels: &labels,
+                                               stack: &stack, instances: &inst, capacity: 24)
+                let label = "\(w)x\(h) minArea \(minArea), \(threads) threads: found \(want.found), dropped \(want.dropped)"
+                XCTAssertGreaterThan(want.found, 3, label)
+                if minArea > 0 { XCTAssertGreaterThan(want.dropped, 0, label) }
+                XCTAssertEqual(counts, want, label)
+                let mask = try COCORLE.encode(mask: labels.map { $0 > 0 ? 1 : 0 }, height: h, width: w)
+                XCTAssertEqual(Array(buffers.maskRLE[0..<maskLength]), mask, label)
+                for i in 0..<counts.stored {
+                    let one = try COCORLE.encode(mask: labels.map { $0 == inst[i].id ? 1 : 0 }, height: h, width: w)
+                    let start = buffers.rleStart[i]
+                    XCTAssertEqual(Array(buffers.instanceRLE[start ..< start + buffers.rleLength[i]]), one, label + " \(i)")
+                    XCTAssertEqual(buffers.instances[i], inst[i], label)
+                }
+            }
+        }
+    }
+
     func testRepeatedRunsGiveTheSameResult() throws {
         let engine = try EngineFixtures.load("fixture_int8.dsm", threads: 2, keep: false)
         let frame = try EngineFixtures.frame()

@@ -96,6 +96,25 @@ final class RLETests: XCTestCase {
     /// The label form (`encode(labels:id:columns:)`, the engine's path) equals the mask form of the same mask:
     /// one id within its bbox columns, or every id > 0 over all columns; ids touching the first and last
     /// column, dropped (-1) pixels, empty masks and frames of one row or one column.
+    func testMapFormEqualsTheThresholdedMaskForm() throws {
+        var rng = TestRNG(78)
+        for trial in 0..<200 {
+            let h = trial % 11 == 0 ? 1 : rng.int(1...20), w = trial % 7 == 0 ? 1 : rng.int(1...20)
+            let t = UInt8([0, 65, 65, 127, 200, 255][trial % 6])
+            let map = (0..<(h * w)).map { _ in UInt8(rng.int(0...2) == 0 ? Int(t) : rng.int(0...255)) }
+            let want = try COCORLE.encode(mask: map.map { $0 > t ? 1 : 0 }, height: h, width: w)
+            var out = [UInt8](repeating: 0, count: COCORLE.maxEncodedLength(height: h, width: w))
+            let n = try map.withUnsafeBufferPointer { m in
+                try out.withUnsafeMutableBufferPointer { try COCORLE.encode(map: m, threshold: t, height: h, width: w, into: $0) }
+            }
+            XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial)")
+        }
+        XCTAssertThrowsError(try [UInt8](repeating: 0, count: 5).withUnsafeBufferPointer { m in
+            var out = [UInt8](repeating: 0, count: 16)
+            return try out.withUnsafeMutableBufferPointer { try COCORLE.encode(map: m, threshold: 1, height: 2, width: 2, into: $0) }
+        })
+    }
+
     func testLabelFormEqualsMaskForm() throws {
         var rng = TestRNG(77)
         for trial in 0..<300 {
