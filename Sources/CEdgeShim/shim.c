@@ -28,6 +28,15 @@ int edge_cpu_has_avx512(void) {
 #endif
 }
 
+int edge_cpu_has_avx512vbmi(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vbmi");
+#else
+    return 0;
+#endif
+}
+
 int edge_cpu_has_avx2(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

@@ -157,6 +157,21 @@ VM_TARGET int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float m
     return _mm512_reduce_add_epi32(sum);
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void vm_lookup_s8__avx512vbmi(const int8_t *x,
+                                                                                     const int8_t *table, int8_t *out,
+                                                                                     size_t count) {
+    const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+    const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (size_t i = 0; i < count; i += 64) {
+        const __mmask64 m = count - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (count - i)) - 1);
+        const __m512i u = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip);  // x + 128 as a byte
+        // vpermi2b reads the low 7 bits of each index: entries 0-127 from (t0, t1), 128-255 from (t2, t3).
+        const __m512i lo = _mm512_permutex2var_epi8(t0, u, t1), hi = _mm512_permutex2var_epi8(t2, u, t3);
+        _mm512_mask_storeu_epi8(out + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(u), lo, hi));
+    }
+}
+
 VM_TARGET float vm_attention_logits__avx512(const int32_t *scores, int32_t correction, float scale, const float *relh,
                                             const float *relw, int grid_h, int grid_w, float *out) {
     const __m512i corr = _mm512_set1_epi32(correction);
@@ -268,6 +283,9 @@ void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float in
 int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count) {
     (void)logits; (void)max; (void)out; (void)count;
     return 0;
+}
+void vm_lookup_s8__avx512vbmi(const int8_t *x, const int8_t *table, int8_t *out, size_t count) {
+    (void)x; (void)table; (void)out; (void)count;
 }
 
 #endif

@@ -8,7 +8,7 @@ extension ModelFormat {
     /// Minor format version this reader knows; files with a newer minor may carry extra tensors, which are ignored.
     public static let minor = 0
     /// The `numerics_version` this engine implements (docs/NUMERICS.md).
-    public static let numericsVersion = "1"
+    public static let numericsVersion = "2"
     /// Metadata keys every model file has (docs/MODEL_FORMAT.md section 2; `producer` is optional).
     public static let requiredMetadata = ["format", "format_version", "numerics_version", "dtype", "config",
                                           "calibration", "checksum"]

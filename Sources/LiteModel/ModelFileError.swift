@@ -112,7 +112,8 @@ public enum ModelFileError: Error, Equatable {
         case let .unsupportedFormatMajor(found, supported):
             return "unsupported format major version " + String(found) + " (this reader implements " + String(supported) + ")"
         case let .unsupportedNumerics(found, supported):
-            return "unsupported numerics_version '" + found + "' (implemented: " + supported + ")"
+            return "unsupported numerics_version '" + found + "' (implemented: " + supported
+                + "; convert the checkpoint again with python -m tools.convert)"
         case let .badModelDType(found): return "model dtype '" + found + "' is neither int8 nor fp32"
         case let .badChecksumField(reason): return "checksum: " + reason
         case let .checksumMismatch(stored, computed):

@@ -35,11 +35,11 @@ public enum ModelSchema {
             let block = "enc.blocks." + String(i)
             add(block + ".attn.qkv", 3 * c.attnDim, d, .requantize)
             add(block + ".attn.proj", d, c.attnDim)
-            add(block + ".mlp.fc1", c.mlpDim, d)
+            add(block + ".mlp.fc1", c.mlpDim, d, .requantize)
             add(block + ".mlp.fc2", d, c.mlpDim)
             for branch in ["a", "b"] {
                 let adapter = "enc.adapters." + branch + "." + String(i)
-                add(adapter + ".fc1", c.adapterDim, d)
+                add(adapter + ".fc1", c.adapterDim, d, .requantize)
                 add(adapter + ".fc2", d, c.adapterDim)
             }
         }
@@ -47,13 +47,13 @@ public enum ModelSchema {
             let block = "mcp.blocks." + String(j)
             add(block + ".attn.qkv", 3 * c.mcpAttnDim, d, .requantize)
             add(block + ".attn.proj", d, c.mcpAttnDim)
-            add(block + ".mlp2.fc1", c.mcpMlp2Dim, d)
+            add(block + ".mlp2.fc1", c.mcpMlp2Dim, d, .requantize)
             add(block + ".mlp2.fc2", d, c.mcpMlp2Dim)
             add(block + ".cross.q", c.caAttnDim, d, .requantize)
             add(block + ".cross.k", c.caAttnDim, d, .requantize)
             add(block + ".cross.v", c.caAttnDim, d, .requantize)
             add(block + ".cross.proj", d, c.caAttnDim)
-            add(block + ".mlp.fc1", c.mcpMlpDim, d)
+            add(block + ".mlp.fc1", c.mcpMlpDim, d, .requantize)
             add(block + ".mlp.fc2", d, c.mcpMlpDim)
             add(block + ".pw", d, d)
         }

@@ -84,7 +84,7 @@ enum TestModelWriter {
     }
 
     static let formatTestMetadata: [String: String] = [
-        "format": "dualsam-edge", "format_version": "1.0", "numerics_version": "1", "dtype": "fp32",
+        "format": "dualsam-edge", "format_version": "1.0", "numerics_version": "2", "dtype": "fp32",
         "config": "{\"name\":\"format-test\"}", "calibration": "{}", "producer": "swift tests",
     ]
 
@@ -142,7 +142,7 @@ enum TestModelWriter {
     }
 
     static func unitMetadata(dtype: ModelDType, config: String = unitConfig) -> [String: String] {
-        ["format": "dualsam-edge", "format_version": "1.0", "numerics_version": "1", "dtype": dtype.name,
+        ["format": "dualsam-edge", "format_version": "1.0", "numerics_version": "2", "dtype": dtype.name,
          "config": config, "calibration": dtype == .int8 ? "{\"method\":\"minmax\",\"images\":4}" : "{}",
          "producer": "swift tests"]
     }

@@ -44,7 +44,7 @@ final class ModelFileTests: XCTestCase {
     /// and the CRC-32 of the sorted "name:dtype:shape" lines were computed with the Python schema.
     func testSchemaAgreesWithThePythonConverter() throws {
         let config = try unitConfig()
-        for (dtype, count, crc) in [(ModelDType.fp32, 314, UInt32(0x1a86_aa1d)), (.int8, 975, 0x7162_937f)] {
+        for (dtype, count, crc) in [(ModelDType.fp32, 314, UInt32(0x1a86_aa1d)), (.int8, 1035, 0xd061_d2c1)] {
             let expected = ModelSchema.expectedTensors(config, dtype: dtype)
             XCTAssertEqual(expected.count, count)
             XCTAssertEqual(Set(expected.map { $0.name }).count, count, "duplicate names")
@@ -77,8 +77,8 @@ final class ModelFileTests: XCTestCase {
     }
 
     func testTensorSetErrors() throws {
-        XCTAssertEqual(try int8Error { $0.removeAll { $0.name == "enc.blocks.2.mlp.fc1.m" } },
-                       .missingTensor(name: "enc.blocks.2.mlp.fc1.m"))
+        XCTAssertEqual(try int8Error { $0.removeAll { $0.name == "enc.blocks.2.mlp.fc2.m" } },
+                       .missingTensor(name: "enc.blocks.2.mlp.fc2.m"))
         XCTAssertEqual(try int8Error { $0.append(.f32("enc.blocks.2.extra", [1], [0])) }, .unexpectedTensor(name: "enc.blocks.2.extra"))
         XCTAssertEqual(try int8Error { set(&$0, "mcp.blocks.1.gate", .i32("mcp.blocks.1.gate", [1], [1])) },
                        .wrongDType(tensor: "mcp.blocks.1.gate", expected: "F32", found: "I32"))

@@ -193,7 +193,7 @@ final class SafeTensorsTests: XCTestCase {
         for bad in ["1", "1.", ".1", "1.0.0", "v1.0", "", "1.x"] {
             XCTAssertEqual(modelFileError(file { $0["format_version"] = bad }), .badFormatVersion(found: bad))
         }
-        XCTAssertEqual(modelFileError(file { $0["numerics_version"] = "2" }), .unsupportedNumerics(found: "2", supported: "1"))
+        XCTAssertEqual(modelFileError(file { $0["numerics_version"] = "1" }), .unsupportedNumerics(found: "1", supported: "2"))
         XCTAssertEqual(modelFileError(file { $0["dtype"] = "int4" }), .badModelDType(found: "int4"))
         XCTAssertEqual(modelFileError(file { $0["config"] = nil }), .missingMetadata(key: "config"))
         XCTAssertEqual(modelFileError(file { $0["config"] = "[1]" }), .badConfigValue(key: "config", reason: "is a array, not a JSON object"))

@@ -58,6 +58,26 @@ final class VectorKernelsTests: XCTestCase {
         for i in 0..<x.count where !vm.assertSame(out[i], gelu32(x[i]), "avx512 gelu sweep \(x[i])") { break }
     }
 
+    /// The VBMI table lookup against the scalar loop: every byte value at every position of a 64-byte step, all
+    /// lengths around the step and the tail mask, a random table; nothing written past `count`.
+    func testTableLookupMatchesScalar() throws {
+        try requireAVX512()
+        guard VectorKernels.usesVBMI else { throw XCTSkip("this CPU has no AVX-512 VBMI") }
+        var rng = TestRNG(5)
+        let table = (0..<256).map { _ in Int8(truncatingIfNeeded: rng.int(0...255)) }
+        for n in [0, 1, 2, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000] {
+            let x = (0..<n).map { i in Int8(truncatingIfNeeded: i % 3 == 0 ? i : rng.int(0...255)) }
+            var fast = [Int8](repeating: 99, count: n + 1), ref = fast
+            fast.withUnsafeMutableBufferPointer { VectorKernels.lookup(x, table: table, into: $0.baseAddress!, count: n) }
+            ref.withUnsafeMutableBufferPointer { Elementwise.lookup(x, table: table, into: $0.baseAddress!, count: n) }
+            XCTAssertEqual(fast, ref, "n \(n)")
+            XCTAssertEqual(fast[n], 99)
+            for i in 0..<n { XCTAssertEqual(ref[i], table[Int(x[i]) + 128]) }
+        }
+        VectorKernels.force(avx512: false)
+        XCTAssertFalse(VectorKernels.usesVBMI)
+    }
+
     func testForcedOffRunsTheSwiftForms() {
         VectorKernels.force(avx512: false)
         XCTAssertFalse(VectorKernels.usesAVX512)

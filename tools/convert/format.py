@@ -13,7 +13,7 @@ from safetensors.numpy import save as _st_save
 FORMAT_NAME = "dualsam-edge"
 FORMAT_VERSION = "1.0"
 FORMAT_MAJOR = 1
-NUMERICS_VERSION = "1"
+NUMERICS_VERSION = "2"
 CHECKSUM_MARKER = b'"checksum":"crc32:'
 CHECKSUM_BLANK = "crc32:00000000"
 MAX_HEADER = 16 << 20
@@ -193,7 +193,8 @@ def decode(raw: bytes, verify_checksum: bool = True, check_schema: bool = True) 
     if int(m.group(1)) != FORMAT_MAJOR:
         _fail(f"unsupported format major version {m.group(1)} (this reader implements {FORMAT_MAJOR})")
     if meta["numerics_version"] != NUMERICS_VERSION:
-        _fail(f"unsupported numerics_version {meta['numerics_version']!r} (implemented: {NUMERICS_VERSION})")
+        _fail(f"unsupported numerics_version {meta['numerics_version']!r} (implemented: {NUMERICS_VERSION}; "
+              "convert the checkpoint again with python -m tools.convert)")
     if meta["dtype"] not in ("int8", "fp32"):
         _fail(f"model dtype {meta['dtype']!r} is neither int8 nor fp32")
     if verify_checksum:

@@ -44,17 +44,17 @@ def layers(cfg: dict) -> list[Layer]:
     for i in range(cfg["depth"]):
         b = f"enc.blocks.{i}"
         out += [Layer(f"{b}.attn.qkv", 3 * A, D, "B"), Layer(f"{b}.attn.proj", D, A),
-                Layer(f"{b}.mlp.fc1", cfg["mlp_dim"], D), Layer(f"{b}.mlp.fc2", D, cfg["mlp_dim"])]
+                Layer(f"{b}.mlp.fc1", cfg["mlp_dim"], D, "B"), Layer(f"{b}.mlp.fc2", D, cfg["mlp_dim"])]
         for br in "ab":
             a = f"enc.adapters.{br}.{i}"
-            out += [Layer(f"{a}.fc1", cfg["adapter_dim"], D), Layer(f"{a}.fc2", D, cfg["adapter_dim"])]
+            out += [Layer(f"{a}.fc1", cfg["adapter_dim"], D, "B"), Layer(f"{a}.fc2", D, cfg["adapter_dim"])]
     for j in range(4):
         b = f"mcp.blocks.{j}"
         out += [Layer(f"{b}.attn.qkv", 3 * Am, D, "B"), Layer(f"{b}.attn.proj", D, Am),
-                Layer(f"{b}.mlp2.fc1", cfg["mcp_mlp2_dim"], D), Layer(f"{b}.mlp2.fc2", D, cfg["mcp_mlp2_dim"]),
+                Layer(f"{b}.mlp2.fc1", cfg["mcp_mlp2_dim"], D, "B"), Layer(f"{b}.mlp2.fc2", D, cfg["mcp_mlp2_dim"]),
                 Layer(f"{b}.cross.q", Ac, D, "B"), Layer(f"{b}.cross.k", Ac, D, "B"),
                 Layer(f"{b}.cross.v", Ac, D, "B"), Layer(f"{b}.cross.proj", D, Ac),
-                Layer(f"{b}.mlp.fc1", cfg["mcp_mlp_dim"], D), Layer(f"{b}.mlp.fc2", D, cfg["mcp_mlp_dim"]),
+                Layer(f"{b}.mlp.fc1", cfg["mcp_mlp_dim"], D, "B"), Layer(f"{b}.mlp.fc2", D, cfg["mcp_mlp_dim"]),
                 Layer(f"{b}.pw", D, D)]
     out += [Layer("enc.neck.conv1", N, D), Layer("enc.neck.conv2", N, 9 * N)]
     out += [Layer("dec.lev3.ct", c1, D), Layer("dec.lev3.conv", c1, 9 * c1)]

@@ -143,6 +143,13 @@ def quantize(x: np.ndarray, inv_s, z) -> np.ndarray:
     return np.clip(q, -128, 127).astype(np.int32)
 
 
+def activation_table(act, s_out: float, z_out: int, inv_s, z) -> np.ndarray:
+    """NUMERICS 3.5: T[q + 128] = Q(act(f32(s_out) * f32(q - z_out)); inv_s, z) for q in [-128, 127] (int32)."""
+    q = np.arange(-128, 128, dtype=np.int32)
+    v = F(s_out) * (q - np.int32(z_out)).astype(np.float32)
+    return quantize(act(v), inv_s, z)
+
+
 def int_matmul(a_q: np.ndarray, z_a: int, w_q: np.ndarray) -> np.ndarray:
     """acc[..., c] = Σ_k (a_q[..., k] - z_a) w_q[c, k] as int64 (exact through float64: |acc| << 2^53)."""
     a = a_q.astype(np.float64) - float(z_a)

@@ -52,6 +52,20 @@ class Sim:
         return nm.epilogue_b(acc, t[f"{name}.mult"], t[f"{name}.shift"], t[f"{name}.bias_q"],
                              t[f"{name}.out_zero"])
 
+    def mlp(self, x: np.ndarray, fc1: str, fc2: str, act) -> np.ndarray:
+        """fc2(act(fc1(x))). int8: fc1 requantizes (epilogue B) and the activation is a 256-entry table that
+        also quantizes for fc2 (NUMERICS 3.5); fp32: the activation on fp32 values."""
+        t = self.t
+        q1, q2 = (self.int8 and t[f"{n}.weight"].dtype == np.int8 for n in (fc1, fc2))
+        h = self.mm(x, fc1, "B")
+        if q1 and q2:
+            table = nm.activation_table(act, t[f"{fc1}.out_scale"][0], t[f"{fc1}.out_zero"][0],
+                                        t[f"{fc2}.in_inv_s"][0], t[f"{fc2}.in_zero"][0])
+            return self.mm_q(table[h + 128], fc2)
+        if q1:      # fc2 restored to fp32 (tools.quant.sensitivity): fc1's int8 output back to real values
+            h = F(t[f"{fc1}.out_scale"][0]) * (h - np.int32(t[f"{fc1}.out_zero"][0])).astype(np.float32)
+        return self.mm(act(h), fc2)
+
     def conv(self, x: np.ndarray, name: str, dil: int = 1) -> np.ndarray:
         """3x3 conv, padding = dilation, on an [H, W, C] map (im2col column (ky*3+kx)*C + ci)."""
         H, W, C = x.shape
@@ -148,9 +162,9 @@ class Sim:
             self.record[f"{p}.attn.qkv.a"] = qkv.astype(np.int8) if self.int8 else qkv
             self.record[f"{p}.attn.o.a"] = o
         x = x + self.mm(o, f"{p}.attn.proj")
-        y = self.mm(nm.gelu(self.mm(self.ln(x, f"{p}.norm2", "ln_eps_encoder"), f"{p}.mlp.fc1")), f"{p}.mlp.fc2")
+        y = self.mlp(self.ln(x, f"{p}.norm2", "ln_eps_encoder"), f"{p}.mlp.fc1", f"{p}.mlp.fc2", nm.gelu)
         a = f"enc.adapters.{br}.{i}"
-        ad = y + self.mm(nm.quickgelu(self.mm(self.ln(y, f"{a}.norm", "ln_eps_adapter"), f"{a}.fc1")), f"{a}.fc2")
+        ad = y + self.mlp(self.ln(y, f"{a}.norm", "ln_eps_adapter"), f"{a}.fc1", f"{a}.fc2", nm.quickgelu)
         return x + ad
 
     def mcp_block(self, P, xa, xb, j: int):
@@ -161,7 +175,7 @@ class Sim:
         q, k, v = self._qkv_split(self.mm(self.ln(P, f"{p}.norm1", "ln_eps_mcp")[None], f"{p}.attn.qkv", "B"), Am)
         o = self.attention(q, k, v, f"{p}.attn", c["mcp_heads"], c["mcp_head_dim"])[0]
         t = P + self.mm(o, f"{p}.attn.proj")
-        t = t + self.mm(nm.gelu(self.mm(self.ln(t, f"{p}.norm2", "ln_eps_mcp"), f"{p}.mlp2.fc1")), f"{p}.mlp2.fc2")
+        t = t + self.mlp(self.ln(t, f"{p}.norm2", "ln_eps_mcp"), f"{p}.mlp2.fc1", f"{p}.mlp2.fc2", nm.gelu)
         qc = self.mm(self.ln(xa, f"{p}.norm1", "ln_eps_mcp")[None], f"{p}.cross.q", "B")
         kc = self.mm(self.ln(xb, f"{p}.norm1", "ln_eps_mcp")[None], f"{p}.cross.k", "B")
         vin = self.ln(t, f"{p}.norm1", "ln_eps_mcp")
@@ -171,7 +185,7 @@ class Sim:
         o = self.attention(qc, kc, vc, f"{p}.cross", c["ca_heads"], c["ca_head_dim"])[0]
         assert o.shape[-1] == Ac
         u = t + self.mm(o, f"{p}.cross.proj")
-        u = u + self.mm(nm.gelu(self.mm(self.ln(u, f"{p}.norm2", "ln_eps_mcp"), f"{p}.mlp.fc1")), f"{p}.mlp.fc2")
+        u = u + self.mlp(self.ln(u, f"{p}.norm2", "ln_eps_mcp"), f"{p}.mlp.fc1", f"{p}.mlp.fc2", nm.gelu)
         e = xb + self.t[f"{p}.gate"][0] * nm.gelu(self.mm(u, f"{p}.pw"))
         return t, e
 

@@ -24,7 +24,7 @@ def test_crc32_test_vectors():
 def test_round_trip_preserves_tensors_and_metadata():
     t = {"x.w": np.arange(12, dtype=np.float32).reshape(3, 4), "x.q": np.array([-127, 0, 127], np.int8),
          "x.z": np.array([-128, 7], np.int32), "s": np.zeros((1,), np.float32)}
-    meta = {"format": fm.FORMAT_NAME, "format_version": "1.0", "numerics_version": "1", "dtype": "fp32",
+    meta = {"format": fm.FORMAT_NAME, "format_version": "1.0", "numerics_version": "2", "dtype": "fp32",
             "config": '{"name":"format-test"}', "calibration": "{}"}
     mf = fm.decode(fm.encode(t, meta))
     assert set(mf.tensors) == set(t)
@@ -107,7 +107,7 @@ def test_config_missing_key_rejected():
 
 
 def test_bad_numerics_version_and_dtype_rejected():
-    for key, val, msg in (("numerics_version", "2", "numerics_version"), ("dtype", "int4", "neither int8"),
+    for key, val, msg in (("numerics_version", "1", "numerics_version"), ("dtype", "int4", "neither int8"),
                           ("format", "other", "format is 'other'")):
         raw = _edit(minimal(), lambda h: h["__metadata__"].__setitem__(key, val))
         with pytest.raises(fm.ModelFormatError, match=msg):

@@ -19,7 +19,7 @@ def test_inspect_summarises_int8_model():
     r = _inspect(os.path.join(FIX, "model", "fixture_int8.dsm"))
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "format: dualsam-edge 1.0" in out and "numerics: 1" in out and "dtype: int8" in out
+    assert "format: dualsam-edge 1.0" in out and "numerics: 2" in out and "dtype: int8" in out
     assert "checksum: crc32:" in out and " ok" in out
     assert "embed_dim = 32" in out and "tensors: " in out
     assert "enc.blocks.0.attn.qkv" in out and " B " in out and "shift" in out

@@ -94,6 +94,8 @@ unsigned long edge_hwcap(void);
 int edge_cpu_has_avx512vnni(void);
 /// True when the x86 CPU has AVX-512 F, BW, VL and DQ, the vector-math kernels' set (always false elsewhere).
 int edge_cpu_has_avx512(void);
+/// Whether the CPU has AVX-512 VBMI (byte permutes across the register: the activation-table lookup).
+int edge_cpu_has_avx512vbmi(void);
 /// True when the x86 CPU supports AVX2 (always false elsewhere).
 int edge_cpu_has_avx2(void);
 

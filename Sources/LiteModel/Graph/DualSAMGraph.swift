@@ -169,18 +169,14 @@ extension GraphBuilder {
         let x1 = try add(x, try mm(merged, rows: 2 * t, proj), count: 2 * t * d, name: block + ".x1")
         let fc1 = block + ".mlp.fc1", fc2 = block + ".mlp.fc2"
         let n2 = try layerNorm(x1, rows: 2 * t, c: d, block + ".norm2", eps: c.lnEpsEncoder, forLayer: fc1)
-        let hidden = try activate(try mm(n2, rows: 2 * t, fc1), count: 2 * t * c.mlpDim, .gelu, forLayer: fc2,
-                                  name: fc1 + ".gelu")
-        let y = try mm(hidden, rows: 2 * t, fc2)
+        let y = try mlp(n2, rows: 2 * t, fc1, .gelu, fc2, name: fc1 + ".gelu")
         // Adapters, per branch, into the two halves of `ad = y + adapter(y)`.
         let ad = try tensor(block + ".ad", .float32, [2 * t, d])
         for (index, branch) in ["a", "b"].enumerated() {
             let adapter = "enc.adapters." + branch + "." + String(i)
             let yHalf = view(y, at: index * t * d)
             let an = try layerNorm(yHalf, rows: t, c: d, adapter + ".norm", eps: c.lnEpsAdapter, forLayer: adapter + ".fc1")
-            let a1 = try activate(try mm(an, rows: t, adapter + ".fc1"), count: t * c.adapterDim, .quickGelu,
-                                  forLayer: adapter + ".fc2", name: adapter + ".act")
-            let a2 = try mm(a1, rows: t, adapter + ".fc2")
+            let a2 = try mlp(an, rows: t, adapter + ".fc1", .quickGelu, adapter + ".fc2", name: adapter + ".act")
             _ = try add(yHalf, a2, count: t * d, name: adapter, into: view(ad, at: index * t * d))
         }
         return try add(x1, ad, count: 2 * t * d, name: block + ".out", record: block)
@@ -203,10 +199,8 @@ extension GraphBuilder {
                               proj: block + ".attn.proj", valid: full)
         let t1 = try add(prompt, try mm(o, rows: t, block + ".attn.proj"), count: t * d, name: block + ".t1")
         let n2 = try layerNorm(t1, rows: t, c: d, block + ".norm2", eps: eps, forLayer: block + ".mlp2.fc1")
-        let h2 = try activate(try mm(n2, rows: t, block + ".mlp2.fc1"), count: t * c.mcpMlp2Dim, .gelu,
-                              forLayer: block + ".mlp2.fc2", name: block + ".mlp2.gelu")
-        let next = try add(t1, try mm(h2, rows: t, block + ".mlp2.fc2"), count: t * d, name: block + ".prompt",
-                           record: block + ".prompt")
+        let h2 = try mlp(n2, rows: t, block + ".mlp2.fc1", .gelu, block + ".mlp2.fc2", name: block + ".mlp2.gelu")
+        let next = try add(t1, h2, count: t * d, name: block + ".prompt", record: block + ".prompt")
         // Cross-attention: queries from α, keys from β, values from the new prompt.
         let qa = try layerNorm(view(x, at: 0), rows: t, c: d, block + ".norm1", eps: eps, forLayer: block + ".cross.q")
         let qc = try mm(qa, rows: t, block + ".cross.q", requantize: true)
@@ -227,9 +221,8 @@ extension GraphBuilder {
                                hd: c.caHeadDim, block + ".cross", relPos: false, proj: block + ".cross.proj", valid: full)
         let u1 = try add(next, try mm(oc, rows: t, block + ".cross.proj"), count: t * d, name: block + ".u1")
         let n3 = try layerNorm(u1, rows: t, c: d, block + ".norm2", eps: eps, forLayer: block + ".mlp.fc1")
-        let h3 = try activate(try mm(n3, rows: t, block + ".mlp.fc1"), count: t * c.mcpMlpDim, .gelu,
-                              forLayer: block + ".mlp.fc2", name: block + ".mlp.gelu")
-        let u2 = try add(u1, try mm(h3, rows: t, block + ".mlp.fc2"), count: t * d, name: block + ".u2")
+        let h3 = try mlp(n3, rows: t, block + ".mlp.fc1", .gelu, block + ".mlp.fc2", name: block + ".mlp.gelu")
+        let u2 = try add(u1, h3, count: t * d, name: block + ".u2")
         let pw = try activate(try mm(u2, rows: t, block + ".pw"), count: t * d, .gelu, name: block + ".pw.gelu")
         let gate = try scalar(block + ".gate")
         let e = try tensor(block + ".e", .float32, [t, d], record: block + ".e")

@@ -35,6 +35,8 @@ enum Pointwise {
     case activate(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, Activation)
     /// `out = Q(act(x))`, elements (the activation feeding an int8 matmul).
     case activateQ(x: UnsafePointer<Float>, out: UnsafeMutablePointer<Int8>, Activation, invScale: Float, zero: Int32)
+    /// `out = table[x + 128]`, elements (an activation between two int8 matmuls, NUMERICS 3.5).
+    case lookup(x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, out: UnsafeMutablePointer<Int8>)
     /// `out = x + y[i % period]`, elements (residual adds; period = count, or the positional table).
     case add(x: UnsafePointer<Float>, y: UnsafePointer<Float>, period: Int, out: UnsafeMutablePointer<Float>)
     /// `out = x + gate * y`, elements.
@@ -225,6 +227,8 @@ enum Kernel {
         case let .activateQ(x, out, act, inv, z):
             VectorKernels.activateQuantize(x + range.lowerBound, into: out + range.lowerBound, count: range.count, act,
                                         invScale: inv, zeroPoint: z)
+        case let .lookup(x, table, out):
+            VectorKernels.lookup(x + range.lowerBound, table: table, into: out + range.lowerBound, count: range.count)
         case let .add(x, y, period, out):
             var i = range.lowerBound
             while i < range.upperBound {  // contiguous runs of y

@@ -55,6 +55,42 @@ extension GraphBuilder {
         return out
     }
 
+    /// `fc2(act(fc1(x)))` over `rows` rows, fp32 out. In an int8 model fc1 requantizes and the activation is a
+    /// 256-entry table that also quantizes for fc2 (NUMERICS 3.5), built here at load; `name` is the hidden tensor.
+    func mlp(_ x: GTensor, rows: Int, _ fc1: String, _ act: Activation, _ fc2: String,
+             name: String) throws(GraphError) -> GTensor {
+        guard int8 else {
+            let width = try fweights(fc1).2
+            return try mm(try activate(try mm(x, rows: rows, fc1), count: rows * width, act, name: name), rows: rows, fc2)
+        }
+        let h = try mm(x, rows: rows, fc1, requantize: true)
+        let width = try qweights(fc1).o
+        let table = try activationTable(fc1, act, fc2)
+        let hidden = try tensor(name, .int8, [rows * width])
+        emit(name, reads: [h], writes: [hidden], .pointwise(.lookup(x: q(h), table: table, out: q(hidden)),
+                                                            count: rows * width))
+        return try mm(hidden, rows: rows, fc2)
+    }
+
+    /// NUMERICS 3.5: `T[q + 128] = Q(act(s_out * Float(q - z_out)); fc2's input quantization)`, q in -128...127.
+    /// fc1's output scale and zero must be the same for every row (one table per layer).
+    func activationTable(_ fc1: String, _ act: Activation, _ fc2: String) throws(GraphError) -> UnsafePointer<Int8> {
+        let scales = try modelTensor(fc1 + ".out_scale", .f32, fromFile: true)
+        let zeros = try modelTensor(fc1 + ".out_zero", .i32, fromFile: true)
+        let (inv, z) = try inputQuant(fc2)
+        let outScale = scales.float(0), outZero = zeros.int32(0)
+        for row in 0..<scales.count where scales.float(row).bitPattern != outScale.bitPattern || zeros.int32(row) != outZero {
+            throw .badTensor(name: fc1 + ".out_scale", reason: "output scale and zero must be the same for every row")
+        }
+        guard let constants, bound else { return UnsafePointer(bitPattern: 64)! }
+        let table = constants.allocate(Int8.self, count: 256)
+        for index in 0..<256 {
+            let value = outScale * Float(Int32(index - 128) - outZero)
+            table[index] = quantize(act.apply(value), invScale: inv, zeroPoint: z)
+        }
+        return UnsafePointer(table)
+    }
+
     /// LayerNorm `norm` of `rows` rows of `c` values; int8 output for int8 layer `forLayer` (int8 model).
     func layerNorm(_ x: GTensor, rows: Int, c: Int, _ norm: String, eps: Float, forLayer: String?,
                    into target: GTensor? = nil, record: String? = nil) throws(GraphError) -> GTensor {

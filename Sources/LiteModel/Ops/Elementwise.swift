@@ -56,6 +56,12 @@ public enum Elementwise {
     }
 
     /// `out[i] = Q(x[i]; invScale, zeroPoint)` (NUMERICS 3.1).
+    /// `out[i] = table[x[i] + 128]`: the scalar form (and reference) of the activation-table lookup.
+    public static func lookup(_ x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, into out: UnsafeMutablePointer<Int8>,
+                              count: Int) {
+        for i in 0..<count { out[i] = table[Int(x[i]) &+ 128] }
+    }
+
     public static func quantize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>, count: Int,
                                 invScale: Float, zeroPoint: Int32) {
         for i in 0..<count { out[i] = LiteModel.quantize(x[i], invScale: invScale, zeroPoint: zeroPoint) }

@@ -50,6 +50,22 @@ public enum VectorKernels {
         }
     }
 
+    /// `out[i] = table[x[i] + 128]` (a 256-entry activation table, NUMERICS 3.5).
+    public static func lookup(_ x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, into out: UnsafeMutablePointer<Int8>,
+                              count: Int) {
+        if usesVBMI { vm_lookup_s8__avx512vbmi(x, table, out, count) } else { Elementwise.lookup(x, table: table, into: out, count: count) }
+    }
+
+    /// Whether the AVX-512 VBMI byte-permute lookup runs (follows `force(avx512:)`).
+    public static var usesVBMI: Bool {
+        if let d = detectedVBMI { return d && usesAVX512 }
+        let d = ckernels_has_x86() != 0 && edge_cpu_has_avx512vbmi() != 0
+        detectedVBMI = d
+        return d && usesAVX512
+    }
+
+    nonisolated(unsafe) private static var detectedVBMI: Bool?
+
     /// `out[i] = Q(x[i]; invScale, zeroPoint)`.
     public static func quantize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>, count: Int,
                                 invScale: Float, zeroPoint: Int32) {
