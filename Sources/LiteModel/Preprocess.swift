@@ -138,24 +138,26 @@ public enum Preprocess {
             let r0 = src + y0 * srcW * channels, r1 = src + y1 * srcW * channels
             let wy0 = 2048 - fy, wy1 = fy
             let d = dst + y * dstW * channels
+            // Wrapping arithmetic: every term is below 2048 * 2048 * 255 * 2 < 2^31, so nothing can overflow, and
+            // the checks would cost more than the multiplies.
             if channels == 1 {      // the map: one byte per pixel, no channel loop
                 for x in 0..<dstW {
                     let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
-                    let x1 = min(x0 + 1, srcW - 1)
-                    let top = (2048 - fx) * Int(r0[x0]) + fx * Int(r0[x1])
-                    let bottom = (2048 - fx) * Int(r1[x0]) + fx * Int(r1[x1])
-                    d[x] = UInt8(truncatingIfNeeded: (wy0 * top + wy1 * bottom + (1 << 21)) >> 22)
+                    let x1 = Swift.min(x0 &+ 1, srcW &- 1)
+                    let top = (2048 &- fx) &* Int(r0[x0]) &+ fx &* Int(r0[x1])
+                    let bottom = (2048 &- fx) &* Int(r1[x0]) &+ fx &* Int(r1[x1])
+                    d[x] = UInt8(truncatingIfNeeded: (wy0 &* top &+ wy1 &* bottom &+ (1 << 21)) &>> 22)
                 }
                 continue
             }
             for x in 0..<dstW {
                 let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
-                let x1 = min(x0 + 1, srcW - 1)
-                let wx0 = 2048 - fx, wx1 = fx
+                let x1 = Swift.min(x0 &+ 1, srcW &- 1)
+                let wx0 = 2048 &- fx, wx1 = fx
                 for c in 0..<channels {
-                    let top = wx0 * Int(r0[x0 * channels + c]) + wx1 * Int(r0[x1 * channels + c])
-                    let bottom = wx0 * Int(r1[x0 * channels + c]) + wx1 * Int(r1[x1 * channels + c])
-                    d[x * channels + c] = UInt8(truncatingIfNeeded: (wy0 * top + wy1 * bottom + (1 << 21)) >> 22)
+                    let top = wx0 &* Int(r0[x0 &* channels &+ c]) &+ wx1 &* Int(r0[x1 &* channels &+ c])
+                    let bottom = wx0 &* Int(r1[x0 &* channels &+ c]) &+ wx1 &* Int(r1[x1 &* channels &+ c])
+                    d[x &* channels &+ c] = UInt8(truncatingIfNeeded: (wy0 &* top &+ wy1 &* bottom &+ (1 << 21)) &>> 22)
                 }
             }
         }
