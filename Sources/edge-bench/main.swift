@@ -2,6 +2,8 @@
 //
 //   edge-bench plan  MODEL [--threads N]
 //   edge-bench bench MODEL [--threads N] [--runs N] [--width W] [--height H]
+//   edge-bench pool  [--threads N] [--loops N]
+//       the thread pool's cost of one parallel loop of near-empty chunks (a frame runs a few hundred loops)
 //   edge-bench run   MODEL FRAME.rgb WIDTH HEIGHT [--threads N] [--map OUT]
 //       FRAME.rgb: raw RGB8 rows; prints counts, the mask RLE and one line per instance; --map writes the
 //       source-size 8-bit map (WIDTH x HEIGHT bytes).
@@ -64,6 +66,33 @@ func fixed(_ value: Double, _ digits: Int) -> String {
     return String(whole) + "." + f
 }
 
+/// A chunk that touches one cache line per worker, so the loop measures dispatch, wake-up and joining.
+final class TouchTask: ParallelTask {
+    let lines: UnsafeMutablePointer<Int>
+    init(workers: Int) { lines = .allocate(capacity: workers * 8); lines.initialize(repeating: 0, count: workers * 8) }
+    deinit { lines.deallocate() }
+    func run(_ range: Range<Int>, worker: Int) { lines[worker * 8] &+= range.count }
+}
+
+func poolBenchmark(threads: Int, loops: Int) {
+    let pool: ThreadPool
+    do throws(ThreadPoolError) { pool = try ThreadPool(threads: max(threads, 1)) } catch { fail("cannot start the pool") }
+    let task = TouchTask(workers: pool.threadCount)
+    for _ in 0..<1000 { pool.parallelFor(4 * pool.threadCount, grain: 1, task: task) }
+    var best = UInt64.max, total: UInt64 = 0
+    let rounds = 10, perRound = max(loops / rounds, 1)
+    for _ in 0..<rounds {
+        let start = edge_monotonic_ns()
+        for _ in 0..<perRound { pool.parallelFor(4 * pool.threadCount, grain: 1, task: task) }
+        let ns = edge_monotonic_ns() - start
+        total += ns
+        best = min(best, ns)
+    }
+    printLine("pool: " + String(pool.threadCount) + " threads, " + String(rounds * perRound) + " loops of "
+              + String(4 * pool.threadCount) + " chunks: mean " + fixed(Double(total) / Double(rounds * perRound) / 1000, 2)
+              + " us per loop, best round " + fixed(Double(best) / Double(perRound) / 1000, 2) + " us")
+}
+
 func main() {
     let args = processArguments()
     var options: [(String, String)] = []
@@ -91,6 +120,10 @@ func main() {
         return nil
     }
 
+    if positional.first == "pool" {
+        poolBenchmark(threads: option("--threads", 2), loops: option("--loops", 20000))
+        return
+    }
     guard positional.count >= 2 else {
         fail("usage: edge-bench plan|bench|run MODEL [...] (see Sources/edge-bench/main.swift)")
     }

@@ -64,7 +64,7 @@ extension GraphBuilder {
             return try mm(try activate(try mm(x, rows: rows, fc1), count: rows * width, act, name: name), rows: rows, fc2)
         }
         let h = try mm(x, rows: rows, fc1, requantize: true)
-        let width = try qweights(fc1).o
+        let width = try modelTensor(fc1 + ".weight", .i8, fromFile: true).shape[0]  // the header only: no repacking
         let table = try activationTable(fc1, act, fc2)
         let hidden = try tensor(name, .int8, [rows * width])
         emit(name, reads: [h], writes: [hidden], .pointwise(.lookup(x: q(h), table: table, out: q(hidden)),
