@@ -105,9 +105,13 @@ public final class Engine {
     let recorded: [(name: String, tensor: GTensor)]
     let buffers: FrameBuffers
     let stages: FrameStages
+    /// The name of each step of the execution order (its kernel's index), for `opTimings`.
+    let stepNames: [String]
 
     private init(model: LoadedModel, frameOptions: EngineFrameOptions, executor: GraphExecutor, constants: PackedConstants,
-                 io: DualSAMTensors, recorded: [(name: String, tensor: GTensor)], buffers: FrameBuffers) {
+                 io: DualSAMTensors, recorded: [(name: String, tensor: GTensor)], buffers: FrameBuffers,
+                 stepNames: [String]) {
+        self.stepNames = stepNames
         self.model = model
         self.frameOptions = frameOptions
         self.executor = executor
@@ -158,7 +162,8 @@ public final class Engine {
         let buffers = FrameBuffers(options: frames, side: model.config.imgSize)
         return Engine(model: model, frameOptions: frames,
                       executor: GraphExecutor(kernels: binding.kernels, pool: model.pool), constants: constants,
-                      io: io, recorded: binding.recorded, buffers: buffers)
+                      io: io, recorded: binding.recorded, buffers: buffers,
+                      stepNames: binding.order.steps.map { $0.name })
     }
 
     /// Row sums and tables packed at load (an upper bound for the memory limit).
@@ -175,6 +180,35 @@ public final class Engine {
 
     /// Bytes of weights in use: the mapped tensors plus the constants packed at load.
     public var weightBytes: Int { model.file.weightBytes + constants.bytes }
+    /// Starts (or restarts) timing every step of the graph: `opTimings` then sums the frames run since. Costs
+    /// two clock reads per step; allocates once here, never per frame.
+    public func startOpTimings() {
+        if executor.timings == nil { executor.timings = .allocate(capacity: max(stepNames.count, 1)) }
+        executor.timings!.update(repeating: 0, count: max(stepNames.count, 1))
+    }
+
+    /// The time of each step since `startOpTimings`, summed over frames and over steps whose names differ only in
+    /// numbers (every `enc.blocks.#.mlp.fc1`), largest first; empty when timing was never started.
+    public func opTimings() -> [(name: String, steps: Int, nanoseconds: UInt64)] {
+        guard let timings = executor.timings else { return [] }
+        var groups: [(name: String, steps: Int, nanoseconds: UInt64)] = []
+        for (index, name) in stepNames.enumerated() {
+            var key = "", inNumber = false
+            for ch in name.unicodeScalars {
+                let digit = ch.value >= 48 && ch.value <= 57
+                if digit { if !inNumber { key.unicodeScalars.append("#") } } else { key.unicodeScalars.append(ch) }
+                inNumber = digit
+            }
+            if let at = groups.firstIndex(where: { $0.name == key }) {
+                groups[at].steps += 1
+                groups[at].nanoseconds &+= timings[index]
+            } else {
+                groups.append((key, 1, timings[index]))
+            }
+        }
+        return groups.sorted { $0.nanoseconds > $1.nanoseconds }
+    }
+
     /// Bytes of the arena.
     public var arenaBytes: Int { model.arena!.size }
     /// Bytes of the per-frame result buffers (frame-size maps, labels, RLE strings).

@@ -20,6 +20,8 @@ public struct BenchmarkResult {
     public let arenaBytes: Int
     public let weightBytes: Int
     public let frameBufferBytes: Int
+    /// The `ops` largest step groups (`Engine.opTimings`), per frame over the runs; empty unless asked for.
+    public var ops: [(name: String, steps: Int, nanoseconds: UInt64)] = []
 
     /// Lines for a terminal.
     public var text: String {
@@ -36,7 +38,21 @@ public struct BenchmarkResult {
             + "median phases: preprocess " + ms(medianPreprocessNs) + ", inference " + ms(medianInferenceNs)
             + ", postprocess " + ms(medianPostprocessNs) + "\n"
             + "arena " + mib(arenaBytes) + ", weights " + mib(weightBytes) + ", frame buffers " + mib(frameBufferBytes)
-            + ", peak RSS " + mib(peakRSSBytes)
+            + ", peak RSS " + mib(peakRSSBytes) + opsText
+    }
+
+    private var opsText: String {
+        guard !ops.isEmpty else { return "" }
+        var out = "\nper op (mean per frame, steps named alike summed, share of the median inference):"
+        for op in ops {
+            let us = op.nanoseconds / UInt64(max(runs, 1)) / 1000
+            let share = medianInferenceNs == 0 ? 0 : (op.nanoseconds / UInt64(max(runs, 1))) * 1000 / medianInferenceNs
+            var name = op.name
+            while name.utf8.count < 34 { name += " " }
+            out += "\n  " + name + " " + String(us / 1000) + "." + String(us % 1000 / 100) + String(us % 100 / 10)
+                + " ms  " + String(share / 10) + "." + String(share % 10) + " %  (" + String(op.steps) + " steps)"
+        }
+        return out
     }
 }
 
@@ -68,7 +84,9 @@ public enum EngineBenchmark {
     }
 
     /// Runs `engine` once (first run) then `runs` more times on a synthetic `width x height` RGB8 frame.
-    public static func run(_ engine: Engine, width: Int, height: Int, runs: Int) throws(EngineError) -> BenchmarkResult {
+    /// With `ops` > 0 every step is timed during the runs and the `ops` largest groups are reported.
+    public static func run(_ engine: Engine, width: Int, height: Int, runs: Int,
+                           ops: Int = 0) throws(EngineError) -> BenchmarkResult {
         let bytes = width * height * 3
         let frame = UnsafeMutablePointer<UInt8>.allocate(capacity: max(bytes, 1))
         defer { frame.deallocate() }
@@ -78,6 +96,7 @@ public enum EngineBenchmark {
         let count = max(runs, 1)
         var total = [UInt64](repeating: 0, count: count)
         var pre = total, inference = total, post = total
+        if ops > 0 { engine.startOpTimings() }
         for i in 0..<count {
             let result = try engine.run(frame: raw, width: width, height: height, encoding: .rgb8, step: width * 3)
             total[i] = result.latency.totalNs
@@ -89,11 +108,13 @@ public enum EngineBenchmark {
             let sorted = values.sorted()
             return sorted[sorted.count / 2]
         }
-        return BenchmarkResult(runs: count, threads: engine.model.pool.threadCount, firstRunNs: first.latency.totalNs,
+        var result = BenchmarkResult(runs: count, threads: engine.model.pool.threadCount, firstRunNs: first.latency.totalNs,
                                medianNs: median(total), minNs: total.min()!, maxNs: total.max()!,
                                medianPreprocessNs: median(pre), medianInferenceNs: median(inference),
                                medianPostprocessNs: median(post), peakRSSBytes: peakRSSBytes(),
                                arenaBytes: engine.arenaBytes, weightBytes: engine.weightBytes,
                                frameBufferBytes: engine.frameBufferBytes)
+        if ops > 0 { result.ops = Array(engine.opTimings().prefix(ops)) }
+        return result
     }
 }

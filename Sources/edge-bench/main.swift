@@ -1,7 +1,8 @@
 // edge-bench: run the LiteModel engine on frames and measure it (tests and benchmarks; Embedded-compatible).
 //
 //   edge-bench plan  MODEL [--threads N]
-//   edge-bench bench MODEL [--threads N] [--runs N] [--width W] [--height H]
+//   edge-bench bench MODEL [--threads N] [--runs N] [--width W] [--height H] [--ops N]
+//       --ops N: also time every step and print the N largest (steps named alike summed)
 //   edge-bench pool  [--threads N] [--loops N]
 //       the thread pool's cost of one parallel loop of near-empty chunks (a frame runs a few hundred loops)
 //   edge-bench run   MODEL FRAME.rgb WIDTH HEIGHT [--threads N] [--map OUT]
@@ -143,7 +144,8 @@ func main() {
             let loadNs = edge_monotonic_ns() - start
             printLine("model " + modelPath + " (" + engine.model.config.name + ", " + engine.model.dtype.name + "), frame "
                       + String(width) + "x" + String(height) + ", load " + String(loadNs / 1_000_000) + " ms")
-            let result = try EngineBenchmark.run(engine, width: width, height: height, runs: option("--runs", 10))
+            let result = try EngineBenchmark.run(engine, width: width, height: height, runs: option("--runs", 10),
+                                                 ops: option("--ops", 0))
             printLine(result.text)
         case "run":
             guard positional.count == 5, let width = parseInt(positional[3]), let height = parseInt(positional[4]) else {

@@ -112,6 +112,27 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// Per-op timing (`edge-bench bench --ops`): every step timed, steps named alike grouped, within the frames'
+    /// inference time; off by default, and restarting clears it.
+    func testOpTimingsCoverEveryStepWithinTheInferenceTime() throws {
+        let engine = try EngineFixtures.load("fixture_int8.dsm", threads: 2, keep: false)
+        let frame = try EngineFixtures.frame()
+        XCTAssertTrue(engine.opTimings().isEmpty)
+        engine.startOpTimings()
+        var inference: UInt64 = 0
+        for _ in 0..<3 { inference += try EngineFixtures.run(engine, frame).latency.inferenceNs }
+        let ops = engine.opTimings()
+        XCTAssertEqual(ops.reduce(0) { $0 + $1.steps }, engine.stepNames.count)
+        let qkv = try XCTUnwrap(ops.first { $0.name == "enc.blocks.#.attn.qkv" })
+        XCTAssertEqual(qkv.steps, engine.model.config.depth)
+        let total = ops.reduce(UInt64(0)) { $0 + $1.nanoseconds }
+        XCTAssertGreaterThan(qkv.nanoseconds, 0)
+        XCTAssertLessThanOrEqual(total, inference)
+        XCTAssertEqual(ops.map(\.nanoseconds), ops.map(\.nanoseconds).sorted(by: >))
+        engine.startOpTimings()
+        XCTAssertEqual(engine.opTimings().reduce(UInt64(0)) { $0 + $1.nanoseconds }, 0)
+    }
+
     func testRepeatedRunsGiveTheSameResult() throws {
         let engine = try EngineFixtures.load("fixture_int8.dsm", threads: 2, keep: false)
         let frame = try EngineFixtures.frame()

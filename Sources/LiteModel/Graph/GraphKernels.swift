@@ -1,3 +1,4 @@
+import CEdgeShim
 import EdgeRuntime
 
 // The executable form of the Dual-SAM graph: a flat list of kernels whose pointers are bound to the arena
@@ -271,11 +272,22 @@ final class GraphExecutor: ParallelTask {
     }
 
     /// Executes every kernel in order.
+    /// Nanoseconds spent in each kernel, summed over frames, while set (`Engine.startOpTimings`).
+    var timings: UnsafeMutablePointer<UInt64>? = nil
+
+    deinit { timings?.deallocate() }
+
     func execute() {
         for index in 0..<kernels.count {
             current = index
             let (count, grain) = kernels[index].units
+            guard let timings else {
+                pool.parallelFor(count, grain: grain, task: self)
+                continue
+            }
+            let start = edge_monotonic_ns()
             pool.parallelFor(count, grain: grain, task: self)
+            timings[index] &+= edge_monotonic_ns() &- start
         }
     }
 }
