@@ -25,6 +25,12 @@ enum NumericsConstant {
     @usableFromInline static let erfA5 = Float(bitPattern: 0x3e82_7906)          // 0.254829592
     @usableFromInline static let invSqrt2 = Float(bitPattern: 0x3f35_04f3)       // 0.70710677
     @usableFromInline static let quickGeluK = Float(bitPattern: 0x3fd9_db23)     // 1.702
+    // The softmax numerators' exponential (NUMERICS 6 step 4).
+    @usableFromInline static let numLow: Float = -17.0
+    @usableFromInline static let ln2 = Float(bitPattern: 0x3f31_7218)            // 0.693147182
+    @usableFromInline static let numC4 = Float(bitPattern: 0x3d29_12db)          // 0.041277748
+    @usableFromInline static let numC3 = Float(bitPattern: 0x3e2b_8e55)          // 0.16753514
+    @usableFromInline static let numC2 = Float(bitPattern: 0x3f00_035a)          // 0.50005114
 }
 
 /// Round half to even (numpy `rint`), the only rounding of docs/NUMERICS.md.
@@ -72,6 +78,23 @@ public func exp32(_ input: Float) -> Float {
     p = (p * rr + r) + 1.0
     let scale = Float(bitPattern: UInt32(truncatingIfNeeded: (Int32(n) &+ 127) << 23))
     return p * scale
+}
+
+/// `e^d` of the int8 softmax numerators (NUMERICS 6 step 4, `d = l - max <= 0`): below -17 (and NaN) as -17,
+/// one-constant Cody-Waite, a degree-4 polynomial with `1 + r` exact, then `2^n`. 8-bit numerators need no more:
+/// `roundEven(e * 255)` differs from the exact one for 3e-5 of inputs, by 1.
+@inlinable
+public func numeratorExp32(_ d: Float) -> Float {
+    typealias K = NumericsConstant
+    let x = d > K.numLow ? d : K.numLow
+    let n = roundEven(x * K.log2e)
+    let r = x - n * K.ln2
+    var p = K.numC4
+    p = p * r + K.numC3
+    p = p * r + K.numC2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    return p * Float(bitPattern: UInt32(truncatingIfNeeded: (Int32(n) &+ 127) << 23))
 }
 
 /// `erf32(x)` of NUMERICS 4.2 (Abramowitz-Stegun 7.1.26 over `exp32`).

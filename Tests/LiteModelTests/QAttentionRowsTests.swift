@@ -90,12 +90,13 @@ final class QAttentionRowsTests: XCTestCase {
         var dummy = [Int8](repeating: 0, count: 4096)
         var sink = [Float](repeating: 0, count: 64)
         for n in [1, 7, 8, 9, 15, 16, 17, 64, 1000] {
-            for trial in 0..<4 {
+            for trial in 0..<5 {
                 var li = rng.floats(n, -30, 0)
-                if trial == 1 { li = li.map { $0 * 1000 } }  // below the -87 clamp
+                if trial == 1 { li = li.map { $0 * 1000 } }  // far below the -17 floor
                 if trial == 2 { li[n / 2] = -.infinity; li[n - 1] = .nan }
                 // Values whose exp * 255 lands next to a .5 tie.
                 if trial == 3 { li = (0..<n).map { Float(-$0 % 40) * 0.0123 } }
+                if trial == 4 { li = (0..<n).map { -Float($0) * 17.5 / Float(n) } }  // across the floor, every n
                 let m: Float = trial == 2 && n > 3 ? .nan : li.max() ?? 0
                 var out = [Int8](repeating: 0, count: n)
                 let z = try dummy.withUnsafeMutableBufferPointer { d in
@@ -106,13 +107,47 @@ final class QAttentionRowsTests: XCTestCase {
                 }
                 var refZ: Int32 = 0
                 for j in 0..<n {
-                    let p = Int32(roundEven(exp32(li[j] - m) * 255.0))
+                    let p = Int32(roundEven(numeratorExp32(li[j] - m) * 255.0))
                     refZ &+= p
                     if out[j] != Int8(truncatingIfNeeded: p &- 128) { XCTFail("P n \(n) trial \(trial) j \(j)"); break }
                 }
                 XCTAssertEqual(z, refZ, "Z n \(n) trial \(trial)")
             }
         }
+    }
+
+    /// Numerators right at the rounding boundaries: logits within a few ulps of ln((k + 0.5) / 255) against a
+    /// maximum of 0, where an exponential one ulp off flips P (a test of the AVX-512 and eight-lane forms' bits,
+    /// which the 8-bit P hides elsewhere).
+    func testNumeratorsAtRoundingBoundariesMatchScalar() throws { try onBothPaths(checkNumeratorBoundaries) }
+
+    func checkNumeratorBoundaries() throws {
+        var li: [Float] = [0]
+        for k in 0..<255 {
+            let t = Float(Foundation.log((Double(k) + 0.5) / 255))
+            var u = t
+            for _ in 0..<6 { u = u.nextDown }
+            for _ in 0..<13 { li.append(u); u = u.nextUp }
+        }
+        let n = li.count
+        var dummy = [Int8](repeating: 0, count: 4 * n + 64)
+        var sink = [Float](repeating: 0, count: 64)
+        var out = [Int8](repeating: 0, count: n)
+        let z = try dummy.withUnsafeMutableBufferPointer { d in
+            try sink.withUnsafeMutableBufferPointer { s in
+                let head = try makeHead(h: 1, w: n, hd: 1, buffer: d.baseAddress!, output: .f32(s.baseAddress!, ld: 1))
+                return out.withUnsafeMutableBufferPointer { head.quantizedNumerators(li, max: 0, into: $0.baseAddress!) }
+            }
+        }
+        var refZ: Int32 = 0, flips = 0
+        for j in 0..<n {
+            let p = Int32(roundEven(numeratorExp32(li[j]) * 255.0))
+            refZ &+= p
+            if j > 0 && p != Int32(roundEven(numeratorExp32(li[j - 1]) * 255.0)) { flips += 1 }
+            XCTAssertEqual(out[j], Int8(truncatingIfNeeded: p &- 128), "P at \(li[j])")
+        }
+        XCTAssertEqual(z, refZ)
+        XCTAssertGreaterThan(flips, 200, "the sweep should cross most boundaries")
     }
 
     func testRelTermsTransposeAndOutputRowMatchScalar() throws { try onBothPaths(checkRelTermsTransposeAndOutputRow) }

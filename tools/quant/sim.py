@@ -124,7 +124,7 @@ class Sim:
                 l5 = (l5 + relh[:, :, :, :, None].astype(np.float32)) + relw[:, :, :, None, :].astype(np.float32)
                 l = l5.reshape(U, n * n, n * n)
             if self.int8:
-                e = nm.exp32(l - l.max(axis=-1, keepdims=True))
+                e = nm.numerator_exp(l - l.max(axis=-1, keepdims=True))
                 P = np.rint(e * F(255.0))
                 Z = P.sum(axis=-1, keepdims=True)
                 Av = P @ vh

@@ -205,7 +205,7 @@ public func qs8_attention__scalar_ref(_ a: QAttentionHead, queries: Range<Int>, 
         for j in 0..<n { m = max(m, l[j]) }
         var z: Int32 = 0
         for j in 0..<n {
-            pp[j] = Int32(roundEven(exp32(l[j] - m) * 255.0))
+            pp[j] = Int32(roundEven(numeratorExp32(l[j] - m) * 255.0))
             z += pp[j]
         }
         for c in 0..<a.headDim {

@@ -127,7 +127,7 @@ extension QAttentionHead {
         var zsum = SIMD8<Int32>(repeating: 0)
         var j = 0
         while j + 8 <= n {
-            let e = exp32x8(load8(li + j) - m)
+            let e = numeratorExp32x8(load8(li + j) - m)
             let p = smallInt8(e * 255.0)  // e in [0, 1]: roundEven(e * 255) as an integer
             store8(p &- 128, out + j)
             zsum &+= p
@@ -135,7 +135,7 @@ extension QAttentionHead {
         }
         var z = zsum.wrappedSum()
         while j < n {
-            let e = exp32(li[j] - m)
+            let e = numeratorExp32(li[j] - m)
             let p = Int32(roundEven(e * 255.0))
             out[j] = Int8(truncatingIfNeeded: p &- 128)
             z &+= p

@@ -70,6 +70,22 @@ public func exp32x8(_ input: Float8) -> Float8 {
     return p * unsafeBitCast(e, to: Float8.self)
 }
 
+/// `numeratorExp32` of every lane (NUMERICS 6 step 4; the magic-number rounding as in `exp32x8`).
+@inlinable @inline(__always)
+public func numeratorExp32x8(_ d: Float8) -> Float8 {
+    typealias K = NumericsConstant
+    let x = Float8(repeating: K.numLow).replacing(with: d, where: d .> K.numLow)
+    let n = (x * K.log2e + VectorConstant.magic) - VectorConstant.magic
+    let r = x - n * K.ln2
+    var p = Float8(repeating: K.numC4)
+    p = p * r + K.numC3
+    p = p * r + K.numC2
+    p = p * r + 1.0
+    p = p * r + 1.0
+    let e = (smallInt8(n) &+ 127) &<< 23
+    return p * unsafeBitCast(e, to: Float8.self)
+}
+
 /// `erf32` of every lane (NUMERICS 4.2).
 @inlinable @inline(__always)
 public func erf32x8(_ x: Float8) -> Float8 {
