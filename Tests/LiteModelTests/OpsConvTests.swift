@@ -12,6 +12,10 @@ final class OpsConvTests: XCTestCase {
         Spec(h: 7, w: 6, cin: 5, cout: 3, kernel: 3, stride: 1, pad: 2, dilation: 2),       // 3x3 dilation 2
         Spec(h: 2, w: 3, cin: 2, cout: 5, kernel: 3, stride: 1, pad: 2, dilation: 2),       // all border
         Spec(h: 9, w: 8, cin: 3, cout: 4, kernel: 3, stride: 2, pad: 1, dilation: 1),
+        // The decoder's channel counts: taps of 8 and 16 bytes (int8) copied as words, kernel rows of 24 and 48.
+        Spec(h: 9, w: 10, cin: 8, cout: 8, kernel: 3, stride: 1, pad: 1, dilation: 1),
+        Spec(h: 8, w: 9, cin: 16, cout: 16, kernel: 3, stride: 1, pad: 2, dilation: 2),
+        Spec(h: 7, w: 7, cin: 8, cout: 5, kernel: 3, stride: 1, pad: 2, dilation: 2),
     ]
 
     /// Direct int8 conv: Σ over taps inside the input of (x - z) * w.

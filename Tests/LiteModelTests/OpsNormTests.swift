@@ -133,5 +133,13 @@ final class OpsNormTests: XCTestCase {
         var scrambled = [Int8](repeating: 0, count: 6)
         Elementwise.scramble([0, 1, 2, 3, 4, 5] as [Int8], tokens: 2, channels: 3, into: &scrambled)
         XCTAssertEqual(scrambled, [0, 2, 4, 1, 3, 5])
+        // By output-token ranges (the pool's unit): the pieces make the whole, nothing outside a range is written.
+        let flat = (0..<(7 * 5)).map { Int8($0) }
+        var whole = [Int8](repeating: 0, count: 35), pieces = [Int8](repeating: -1, count: 35)
+        Elementwise.scramble(flat, tokens: 7, channels: 5, into: &whole)
+        Elementwise.scramble(flat, tokens: 7, channels: 5, rows: 0..<3, into: &pieces)
+        XCTAssertEqual(Array(pieces[15...]), [Int8](repeating: -1, count: 20))
+        Elementwise.scramble(flat, tokens: 7, channels: 5, rows: 3..<9, into: &pieces)
+        XCTAssertEqual(pieces, whole)
     }
 }

@@ -137,7 +137,7 @@ enum Kernel {
     /// Window partition (`reverse`: unpartition) of `branches` stacked token grids, whole grids as units.
     case window(WindowGeometry, src: UnsafeRawPointer, dst: UnsafeMutableRawPointer, channels: Int, elementBytes: Int,
                 pad: UInt32, reverse: Bool, branches: Int)
-    /// The cross-attention value scramble, one unit.
+    /// The cross-attention value scramble, output tokens.
     case scramble(src: UnsafePointer<Float>, dst: UnsafeMutablePointer<Float>, tokens: Int, channels: Int)
     /// DFAM channel attention, one unit (its pooled sums span every pixel).
     case channelAttention(ChannelAttention, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -163,7 +163,8 @@ enum Kernel {
             default: return (count, 4096)
             }
         case .window(_, _, _, _, _, _, _, let branches): return (branches, 1)
-        case .scramble, .channelAttention: return (1, 1)
+        case let .scramble(_, _, tokens, _): return (tokens, 32)
+        case .channelAttention: return (1, 1)
         }
     }
 
@@ -198,7 +199,7 @@ enum Kernel {
         case let .window(g, src, dst, c, width, pad, reverse, _):
             for b in range { Kernel.runWindow(g, src: src, dst: dst, c: c, width: width, pad: pad, reverse: reverse, branch: b) }
         case let .scramble(src, dst, tokens, channels):
-            Elementwise.scramble(src, tokens: tokens, channels: channels, into: dst)
+            Elementwise.scramble(src, tokens: tokens, channels: channels, rows: range, into: dst)
         case let .channelAttention(ca, x, out, scratch):
             ca.run(x, into: out, scratch: scratch)
         }

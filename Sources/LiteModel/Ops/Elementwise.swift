@@ -43,9 +43,11 @@ public enum Elementwise {
     }
 
     /// The official cross-attention value "scramble" (docs/MODEL_FORMAT.md 6.3): a `[T, D]` buffer read
-    /// flat as `[D, T]`, i.e. `out[t, d] = flat[d * T + t]`. `out` must not alias `f`.
-    public static func scramble<T>(_ f: UnsafePointer<T>, tokens: Int, channels: Int, into out: UnsafeMutablePointer<T>) {
-        for t in 0..<tokens {
+    /// flat as `[D, T]`, i.e. `out[t, d] = flat[d * T + t]`, for output tokens `rows` (all by default; the pool's
+    /// unit). `out` must not alias `f`.
+    public static func scramble<T>(_ f: UnsafePointer<T>, tokens: Int, channels: Int, rows: Range<Int>? = nil,
+                                   into out: UnsafeMutablePointer<T>) {
+        for t in (rows ?? 0..<tokens).clamped(to: 0..<tokens) {
             for d in 0..<channels { out[t * channels + d] = f[d * tokens + t] }
         }
     }
@@ -55,13 +57,13 @@ public enum Elementwise {
         for i in 0..<count { x[i] = activation.apply(x[i]) }
     }
 
-    /// `out[i] = Q(x[i]; invScale, zeroPoint)` (NUMERICS 3.1).
     /// `out[i] = table[x[i] + 128]`: the scalar form (and reference) of the activation-table lookup.
     public static func lookup(_ x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, into out: UnsafeMutablePointer<Int8>,
                               count: Int) {
         for i in 0..<count { out[i] = table[Int(x[i]) &+ 128] }
     }
 
+    /// `out[i] = Q(x[i]; invScale, zeroPoint)` (NUMERICS 3.1).
     public static func quantize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>, count: Int,
                                 invScale: Float, zeroPoint: Int32) {
         for i in 0..<count { out[i] = LiteModel.quantize(x[i], invScale: invScale, zeroPoint: zeroPoint) }
