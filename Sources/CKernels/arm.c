@@ -121,9 +121,35 @@ void qs8_gemm_raw_2x4__neon(int m, int n, int k, const int8_t *a, size_t lda, in
     }
 }
 
+// out[i] = table[x[i] + 128] (NUMERICS 3.5's activation tables): the 256 entries in four 64-byte tbl groups;
+// tbx leaves lanes whose index is out of its group's range alone, so each group fills only its own quarter.
+void vm_lookup_s8__neon(const int8_t *x, const int8_t *table, int8_t *out, size_t count) {
+    const uint8_t *t = (const uint8_t *)table;
+    uint8x16x4_t g[4];
+    for (int q = 0; q < 4; q++)
+        for (int j = 0; j < 4; j++) g[q].val[j] = vld1q_u8(t + 64 * q + 16 * j);
+    const uint8x16_t flip = vdupq_n_u8(0x80), step = vdupq_n_u8(64);
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        uint8x16_t u = veorq_u8(vld1q_u8((const uint8_t *)x + i), flip);  // x + 128 as a byte
+        uint8x16_t r = vqtbl4q_u8(g[0], u);
+        u = vsubq_u8(u, step);
+        r = vqtbx4q_u8(r, g[1], u);
+        u = vsubq_u8(u, step);
+        r = vqtbx4q_u8(r, g[2], u);
+        u = vsubq_u8(u, step);
+        r = vqtbx4q_u8(r, g[3], u);
+        vst1q_u8((uint8_t *)out + i, r);
+    }
+    for (; i < count; i++) out[i] = table[(int)x[i] + 128];
+}
+
 #else
 
 int ckernels_has_aarch64(void) { return 0; }
+void vm_lookup_s8__neon(const int8_t *x, const int8_t *table, int8_t *out, size_t count) {
+    (void)x; (void)table; (void)out; (void)count;
+}
 int ckernels_has_neondot(void) { return 0; }
 void qs8_gemm_raw_4x4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                const int8_t *w, size_t ldw, const int32_t *w_sum, int32_t *out, size_t ldo) {

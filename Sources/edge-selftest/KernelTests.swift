@@ -28,6 +28,28 @@ func registerKernelTests(_ registry: inout TestRegistry) {
     registry.add("Kernels/bilinear resize (row ranges) equals resizeBilinear__scalar_ref") { t in
         opTest(&t) { t throws(OpError) in try resizeCases(&t) }
     }
+    registry.add("Kernels/activation-table lookup (VBMI / NEON tbl) equals Elementwise.lookup") { t in
+        lookupCases(&t)
+    }
+}
+
+/// NUMERICS 3.5's table lookup on this CPU's path against the scalar loop: every byte value, lengths around the
+/// 16- and 64-byte steps, nothing written past the count.
+func lookupCases(_ t: inout TestContext) {
+    var rng = SelftestRNG(35)
+    let table = rng.int8s(256)
+    for n in [0, 1, 15, 16, 17, 63, 64, 65, 256, 1000] {
+        var x = rng.int8s(n)
+        for i in 0..<min(n, 256) { x[i] = Int8(truncatingIfNeeded: i) }
+        let fast = filled(n + 1, Int8(99)), ref = filled(n + 1, Int8(99))
+        defer { fast.deallocate(); ref.deallocate() }
+        VectorKernels.lookup(x, table: table, into: fast.baseAddress!, count: n)
+        Elementwise.lookup(x, table: table, into: ref.baseAddress!, count: n)
+        t.expectSame(fast, ref, "lookup n " + String(n))
+        var direct = true
+        for i in 0..<n where ref[i] != table[Int(x[i]) + 128] { direct = false }
+        t.expect(direct, "scalar lookup n " + String(n))
+    }
 }
 
 /// M, N, K not multiples of the tiles (2x4, 4x4, 4x16c4, the packed 4x16 over 8-column panels), plus K = 768

@@ -82,6 +82,9 @@ void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float in
 /// `out[i] = table[x[i] + 128]` (a 256-entry int8 activation table, NUMERICS 3.5): two `vpermi2b` over the table's
 /// halves, chosen by the index's top bit, 64 bytes per step (x86-64 AVX-512 VBMI), equal to Elementwise.lookup.
 void vm_lookup_s8__avx512vbmi(const int8_t *x, const int8_t *table, int8_t *out, size_t count);
+/// `out[i] = table[x[i] + 128]` on AArch64: `tbl` / `tbx` over the table's four 64-byte quarters, 16 bytes per
+/// step, equal to Elementwise.lookup; a no-op unless ckernels_has_aarch64().
+void vm_lookup_s8__neon(const int8_t *x, const int8_t *table, int8_t *out, size_t count);
 /// Softmax numerators of one attention row quantized against its maximum: p = roundEven(numeratorExp32(l - max) * 255),
 /// `out[i] = p - 128`; returns the sum of p. 16 lanes, bit-exact with QAttentionRows.quantizedNumerators.
 int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count);

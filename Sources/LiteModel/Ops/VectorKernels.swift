@@ -53,7 +53,13 @@ public enum VectorKernels {
     /// `out[i] = table[x[i] + 128]` (a 256-entry activation table, NUMERICS 3.5).
     public static func lookup(_ x: UnsafePointer<Int8>, table: UnsafePointer<Int8>, into out: UnsafeMutablePointer<Int8>,
                               count: Int) {
-        if usesVBMI { vm_lookup_s8__avx512vbmi(x, table, out, count) } else { Elementwise.lookup(x, table: table, into: out, count: count) }
+        if usesVBMI {
+            vm_lookup_s8__avx512vbmi(x, table, out, count)
+        } else if usesNEONLookup {
+            vm_lookup_s8__neon(x, table, out, count)
+        } else {
+            Elementwise.lookup(x, table: table, into: out, count: count)
+        }
     }
 
     /// Whether the AVX-512 VBMI byte-permute lookup runs (follows `force(avx512:)`).
@@ -65,6 +71,12 @@ public enum VectorKernels {
     }
 
     nonisolated(unsafe) private static var detectedVBMI: Bool?
+
+    /// Whether the AArch64 `tbl` lookup runs (every AArch64 CPU; `forceScalarLookup` turns it off for tests).
+    public static var usesNEONLookup: Bool { !forceScalarLookup && ckernels_has_aarch64() != 0 }
+
+    /// Runs the scalar lookup instead of the NEON one (tests compare the two).
+    nonisolated(unsafe) public static var forceScalarLookup = false
 
     /// `out[i] = Q(x[i]; invScale, zeroPoint)`.
     public static func quantize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>, count: Int,
