@@ -72,11 +72,8 @@ public enum VectorKernels {
 
     nonisolated(unsafe) private static var detectedVBMI: Bool?
 
-    /// Whether the AArch64 `tbl` lookup runs (every AArch64 CPU; `forceScalarLookup` turns it off for tests).
-    public static var usesNEONLookup: Bool { !forceScalarLookup && ckernels_has_aarch64() != 0 }
-
-    /// Runs the scalar lookup instead of the NEON one (tests compare the two).
-    nonisolated(unsafe) public static var forceScalarLookup = false
+    /// Whether the AArch64 `tbl` lookup runs (every AArch64 CPU: NEON is part of the base architecture).
+    public static var usesNEONLookup: Bool { ckernels_has_aarch64() != 0 }
 
     /// `out[i] = Q(x[i]; invScale, zeroPoint)`.
     public static func quantize(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Int8>, count: Int,
