@@ -152,15 +152,16 @@ private final class WorkerContext {
     }
 }
 
-/// State shared by the dispatching thread and the workers; every field but `nextChunk` is guarded by `mutex`.
+/// State shared by the dispatching thread and the workers; every field but the atomic `cursors` is guarded by `mutex`.
 private final class PoolShared {
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
     /// Serialises dispatches from different threads.
     let dispatchMutex: UnsafeMutablePointer<pthread_mutex_t>
     let wake: UnsafeMutablePointer<pthread_cond_t>
     let done: UnsafeMutablePointer<pthread_cond_t>
-    /// Next chunk to hand out (atomic).
-    let nextChunk: UnsafeMutablePointer<Int>
+    /// Per participant (64 bytes apart): the next chunk of its own contiguous block (atomic), see `runChunks`.
+    let cursors: UnsafeMutablePointer<Int>
+    static let cursorStride = 8
     /// `generation` and `finished`, mirrored with relaxed atomic stores for the spin-waits (a hint only: every
     /// decision is re-checked under `mutex`).
     let spinGeneration: UnsafeMutablePointer<Int>
@@ -192,8 +193,8 @@ private final class PoolShared {
         dispatchMutex = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
         done = .allocate(capacity: 1)
-        nextChunk = .allocate(capacity: 1)
-        nextChunk.initialize(to: 0)
+        cursors = .allocate(capacity: ThreadPool.maxThreads * PoolShared.cursorStride)
+        cursors.initialize(repeating: 0, count: ThreadPool.maxThreads * PoolShared.cursorStride)
         spinGeneration = .allocate(capacity: 1)
         spinGeneration.initialize(to: 0)
         spinFinished = .allocate(capacity: 1)
@@ -218,7 +219,7 @@ private final class PoolShared {
         wake.deallocate()
         dispatchMutex.deallocate()
         mutex.deallocate()
-        nextChunk.deallocate()
+        cursors.deallocate()
         spinGeneration.deallocate()
         spinFinished.deallocate()
     }
@@ -269,7 +270,8 @@ private final class PoolShared {
         self.finished = 0
         self.busy = true
         self.dispatcher = pthread_self()
-        edge_atomic_store(nextChunk, 0)
+        let blocks = participants + 1
+        for v in 0..<blocks { edge_atomic_store(cursors + v * PoolShared.cursorStride, v * chunks / blocks) }
         edge_atomic_store(spinFinished, 0)
         generation &+= 1
         edge_atomic_store(spinGeneration, generation)
@@ -296,16 +298,26 @@ private final class PoolShared {
         pthread_mutex_unlock(dispatchMutex)
     }
 
+    /// Participant `w` first runs the contiguous block `w * chunks / n ..< (w + 1) * chunks / n` (n = participants),
+    /// then helps the others with theirs. Every op splits its rows the same way, so a thread mostly reads the rows
+    /// it wrote in the op before (cache locality across cores); the stealing keeps a delayed thread from holding
+    /// the loop up. Each chunk is claimed once, with an atomic add on its block's cursor.
     @inline(__always)
     func runChunks(job: ((Range<Int>, Int) -> Void)?, task: (any ParallelTask)?, count: Int, grain: Int, chunks: Int, worker: Int) {
-        while true {
-            let chunk = edge_atomic_fetch_add(nextChunk, 1)
-            if chunk >= chunks { return }
-            let range = chunk * grain ..< min(count, (chunk + 1) * grain)
-            if let task {
-                task.run(range, worker: worker)
-            } else if let job {
-                job(range, worker)
+        let blocks = participants + 1
+        for offset in 0..<blocks {
+            let v = (worker + offset) % blocks
+            let end = (v + 1) * chunks / blocks
+            let cursor = cursors + v * PoolShared.cursorStride
+            while true {
+                let chunk = edge_atomic_fetch_add(cursor, 1)
+                if chunk >= end { break }
+                let range = chunk * grain ..< min(count, (chunk + 1) * grain)
+                if let task {
+                    task.run(range, worker: worker)
+                } else if let job {
+                    job(range, worker)
+                }
             }
         }
     }
