@@ -298,7 +298,8 @@ private final class PoolShared {
         pthread_mutex_unlock(dispatchMutex)
     }
 
-    /// Participant `w` first runs the contiguous block `w * chunks / n ..< (w + 1) * chunks / n` (n = participants),
+    /// Participant `w` first runs the contiguous block `w * chunks / n ..< (w + 1) * chunks / n` (n = the workers
+    /// plus the dispatcher),
     /// then helps the others with theirs. Every op splits its rows the same way, so a thread mostly reads the rows
     /// it wrote in the op before (cache locality across cores); the stealing keeps a delayed thread from holding
     /// the loop up. Each chunk is claimed once, with an atomic add on its block's cursor.

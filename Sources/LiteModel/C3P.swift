@@ -62,19 +62,17 @@ public enum C3P {
 
     static func vote__scalar_ref(_ p: UnsafePointer<Float>, height: Int, width: Int, columns: Range<Int>, row r: Int,
                                  into pred: UnsafeMutablePointer<Float>) {
-        do {
-            for c in columns {
-                let here = p + (r * width + c) * 8
-                var best: Float = 0
-                for k in 0..<8 {
-                    let (pk, dy, dx) = partner(of: k)
-                    let rr = r + dy, cc = c + dx
-                    let mate: Float = (rr >= 0 && rr < height && cc >= 0 && cc < width) ? p[(rr * width + cc) * 8 + pk] : 0
-                    let vote = here[k] * mate
-                    if k == 0 || vote > best { best = vote }
-                }
-                pred[r * width + c] = best
+        for c in columns {
+            let here = p + (r * width + c) * 8
+            var best: Float = 0
+            for k in 0..<8 {
+                let (pk, dy, dx) = partner(of: k)
+                let rr = r + dy, cc = c + dx
+                let mate: Float = (rr >= 0 && rr < height && cc >= 0 && cc < width) ? p[(rr * width + cc) * 8 + pk] : 0
+                let vote = here[k] * mate
+                if k == 0 || vote > best { best = vote }
             }
+            pred[r * width + c] = best
         }
     }
 }

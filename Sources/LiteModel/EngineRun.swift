@@ -34,8 +34,8 @@ final class FrameBuffers {
         let full = COCORLE.maxEncodedLength(height: options.maxFrameHeight, width: options.maxFrameWidth)
         maskRLE = .allocate(capacity: full)
         // An instance mask has at most 2 * area + 1 runs and the areas sum to at most the frame, so all instance
-        // strings together need at most (2 * pixels + instances) counts of `perCount` characters each.
-        let perCount = full / (pixels + 1)
+        // strings together need at most (2 * pixels + instances) counts.
+        let perCount = COCORLE.maxCountLength(height: options.maxFrameHeight, width: options.maxFrameWidth)
         let pool = (2 * pixels + options.maxInstances + 1) * perCount
         instanceRLE = .allocate(capacity: pool)
         rleStart = .allocate(capacity: max(1, options.maxInstances))
@@ -77,8 +77,9 @@ extension Engine {
         let b = buffers
         var latency = LatencyBreakdown()
         let t0 = edge_monotonic_ns()
-        // The checks convertToRGB8 makes, once, so its rows can be split over the pool.
-        guard encoding != .yuyv || width % 2 == 0 else { throw .badFrame(reason: "yuyv needs an even width") }
+        do throws(OpError) {
+            try Preprocess.checkFrame(width: width, height: height, rowBytes: step, format: encoding)
+        } catch { throw .badFrame(reason: opErrorText(error)) }
         stages.preprocess(base.assumingMemoryBound(to: UInt8.self), width: width, height: height, rowBytes: step,
                           format: encoding, alpha: tensorBytes(io.alpha), beta: tensorBytes(io.beta))
         let t1 = edge_monotonic_ns()

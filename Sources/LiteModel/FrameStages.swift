@@ -38,7 +38,6 @@ final class FrameStages: ParallelTask {
     private var rleError: RLEError? = nil
     private var counts = InstanceCounts(found: 0, stored: 0)
     private var maskLength = 0
-    private var perCount = 0
 
     init(pool: ThreadPool, buffers: FrameBuffers, side: Int) {
         self.pool = pool
@@ -93,13 +92,12 @@ final class FrameStages: ParallelTask {
                                                 into: b.maskRLE)
             } catch { rleError = error }
         }
-        // Each instance gets a slot for its worst case (an instance mask has at most 2 * area + 1 runs, and the
-        // slots fit in the pool: FrameBuffers), so the encodings run in any order.
-        perCount = COCORLE.maxEncodedLength(height: height, width: width) / (width * height + 1)
+        // Each instance gets a slot for its worst case (the slots fit in the pool: FrameBuffers), so the encodings
+        // run in any order.
         var start = 0
         for index in 0..<counts.stored {
             b.rleStart[index] = start
-            start += (2 * b.instances[index].area + 1) * perCount
+            start += slotLength(b.instances[index])
         }
         stage = .instanceRLE
         pool.parallelFor(counts.stored, grain: 1, task: self)
@@ -107,6 +105,11 @@ final class FrameStages: ParallelTask {
         for index in 0..<counts.stored where b.rleLength[index] < 0 { failed = true }
         if failed { throw .badFrame(reason: "RLE buffer too small (engine sizing bug)") }
         return (counts, maskLength)
+    }
+
+    /// The room of one instance's RLE string in `instanceRLE`.
+    private func slotLength(_ instance: Instance) -> Int {
+        COCORLE.maxEncodedLength(area: instance.area, height: height, width: width)
     }
 
     private func run(_ stage: Stage, rows: Int) {
@@ -127,9 +130,8 @@ final class FrameStages: ParallelTask {
         case .resizeInput:
             Preprocess.resizeRows(b.rgb, srcW: width, srcH: height, channels: 3, into: alpha!, dstW: side, dstH: side,
                                   rows: range, taps: b.resizeScratch)
-            let start = range.lowerBound * side * 3, count = range.count * side * 3
-            let a = alpha! + start, g = beta! + start, lut = b.lut
-            for i in 0..<count { g[i] = lut[Int(a[i])] }
+            let start = range.lowerBound * side * 3
+            Preprocess.applyLUT(b.lut, from: alpha! + start, into: beta! + start, count: range.count * side * 3)
         case .resizeMap:
             Preprocess.resizeRows(map8!, srcW: side, srcH: side, channels: 1, into: b.gray, dstW: width,
                                   dstH: height, rows: range, taps: b.resizeScratch)
@@ -155,7 +157,7 @@ final class FrameStages: ParallelTask {
                 let inst = b.instances[index]
                 let box = inst.bbox
                 let start = b.rleStart[index]
-                let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[start ..< start + (2 * inst.area + 1) * perCount])
+                let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[start ..< start + slotLength(inst)])
                 do throws(RLEError) {
                     b.rleLength[index] = try COCORLE.encode(labels: labels, id: inst.id, height: height, width: width,
                                                             columns: box.x ..< box.x + box.w, into: room)

@@ -32,14 +32,18 @@ public enum Preprocess {
     /// Converts a `width x height` frame (rows `rowBytes` apart) to packed RGB8 (NUMERICS 7.1).
     public static func convertToRGB8(_ src: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int,
                                      format: PixelFormat, into dst: UnsafeMutablePointer<UInt8>) throws(OpError) {
-        try require(width >= 1 && height >= 1, "convert_rgb8", "empty frame")
-        try require(rowBytes >= width * format.bytesPerPixel, "convert_rgb8", "row stride shorter than a row")
-        if format == .yuyv { try require(width % 2 == 0, "convert_rgb8", "yuyv needs an even width") }
+        try checkFrame(width: width, height: height, rowBytes: rowBytes, format: format)
         convertRowsToRGB8(src, width: width, rowBytes: rowBytes, format: format, rows: 0..<height, into: dst)
     }
 
-    /// Rows `rows` of `convertToRGB8`, without its checks (the engine checks a frame once, then splits its rows
-    /// over the pool).
+    /// The checks of `convertToRGB8`, for callers that split its rows (`convertRowsToRGB8`) over the pool.
+    public static func checkFrame(width: Int, height: Int, rowBytes: Int, format: PixelFormat) throws(OpError) {
+        try require(width >= 1 && height >= 1, "convert_rgb8", "empty frame")
+        try require(rowBytes >= width * format.bytesPerPixel, "convert_rgb8", "row stride shorter than a row")
+        if format == .yuyv { try require(width % 2 == 0, "convert_rgb8", "yuyv needs an even width") }
+    }
+
+    /// Rows `rows` of `convertToRGB8`, without its checks (`checkFrame`).
     static func convertRowsToRGB8(_ src: UnsafePointer<UInt8>, width: Int, rowBytes: Int, format: PixelFormat,
                                   rows: Range<Int>, into dst: UnsafeMutablePointer<UInt8>) {
         for y in rows {
@@ -91,7 +95,13 @@ public enum Preprocess {
 
     /// Applies a 256-entry LUT in place to `count` bytes.
     public static func applyLUT(_ lut: UnsafePointer<UInt8>, to data: UnsafeMutablePointer<UInt8>, count: Int) {
-        for i in 0..<count { data[i] = lut[Int(data[i])] }
+        applyLUT(lut, from: data, into: data, count: count)
+    }
+
+    /// `dst[i] = lut[src[i]]` for `count` bytes (`dst` may be `src`).
+    public static func applyLUT(_ lut: UnsafePointer<UInt8>, from src: UnsafePointer<UInt8>,
+                                into dst: UnsafeMutablePointer<UInt8>, count: Int) {
+        for i in 0..<count { dst[i] = lut[Int(src[i])] }
     }
 
     /// Int32 scratch entries `resizeBilinear` needs for an output width.

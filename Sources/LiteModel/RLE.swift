@@ -26,22 +26,28 @@ public enum RLEError: Error, Equatable {
 public enum COCORLE {
     /// An upper bound on the encoded length of any height x width mask, for sizing buffers.
     public static func maxEncodedLength(height: Int, width: Int) -> Int {
+        (max(0, height) &* max(0, width) + 1) * maxCountLength(height: height, width: width)
+    }
+
+    /// An upper bound on the encoded length of a height x width mask with `area` foreground pixels: at most
+    /// `2 * area + 1` runs (instance masks, encoded into slots of this size).
+    public static func maxEncodedLength(area: Int, height: Int, width: Int) -> Int {
+        (2 * max(0, area) + 1) * maxCountLength(height: height, width: width)
+    }
+
+    /// Characters one count of a height x width mask can take.
+    public static func maxCountLength(height: Int, width: Int) -> Int {
         let pixels = max(0, height) &* max(0, width)
         // A difference of two counts lies in [-pixels, pixels]: significant bits + a sign bit, 5 per character.
         let bits = (Int.bitWidth - pixels.leadingZeroBitCount) + 1
-        let perCount = (bits + 4) / 5
-        return (pixels + 1) * perCount
+        return (bits + 4) / 5
     }
 
     /// Encodes a row-major mask (nonzero = foreground) into `output`; returns the number of bytes written.
     /// Allocates nothing.
     public static func encode(mask: UnsafeBufferPointer<UInt8>, height: Int, width: Int,
                               into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
-        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
-        guard height >= 0, width >= 0, !overflow, mask.count == pixels else {
-            throw RLEError.invalidSize(height: height, width: width, pixels: mask.count)
-        }
-        return try encodeColumns(0..<width, height: height, width: width, into: output) { mask[$0] != 0 }
+        try encode(map: mask, threshold: 0, height: height, width: width, into: output)
     }
 
     /// Encodes the mask `map > threshold` of a row-major 8-bit map (the frame mask when no component is dropped:

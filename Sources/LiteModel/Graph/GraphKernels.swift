@@ -272,12 +272,12 @@ final class GraphExecutor: ParallelTask {
         kernels[current].run(range, worker: worker)
     }
 
-    /// Executes every kernel in order.
     /// Nanoseconds spent in each kernel, summed over frames, while set (`Engine.startOpTimings`).
     var timings: UnsafeMutablePointer<UInt64>? = nil
 
     deinit { timings?.deallocate() }
 
+    /// Executes every kernel in order.
     func execute() {
         for index in 0..<kernels.count {
             current = index
