@@ -68,6 +68,24 @@ void qs8_gemm_packed_8x48c4_dequant__avx512vnni(int m, int n, int k, const int8_
 void qs8_gemm_packed_8x48c4_requant__avx512vnni(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                                 const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
                                                 int8_t *out, size_t ldo);
+/// One output row of a stride-1 convolution over a channels-last int8 map (qs8_conv_row_packed_8x48c4__avx512vnni).
+typedef struct {
+    int out_w;     ///< output pixels: in_w + 2 pad - dilation (kw - 1)
+    int n;         ///< output channels
+    int cin;       ///< input channels, a multiple of 4
+    int kh, kw, dilation, pad;
+    int in_h, in_w;  ///< input rows and pixels per row
+    int32_t a_zero;
+} qs8_conv_row;
+/// x86-64 AVX-512 VNNI direct conv of output row `oy` over weights packed by qs8_pack_16c4 ([outC][kH][kW][inC]):
+/// the input rows its taps read (oy - pad + ky * dilation, of `input`) are flipped to a + 128 into `window`
+/// (kh x (in_w + 2 pad) x cin bytes, the padding the flipped zero point) and each tap broadcasts four bytes per
+/// output pixel from it, 8 pixels x 48 columns per tile, no im2col. Outputs `ldo` apart: raw int32 (`scale` and
+/// `rq` NULL), NUMERICS 3.3's dequantization into float (`scale`, `bias`) or 3.4's requantization into int8 (`rq`);
+/// equal to the im2col conv through the reference GEMM. Writes nothing when cin is not a multiple of 4.
+void qs8_conv_row_packed_8x48c4__avx512vnni(const qs8_conv_row *s, const int8_t *input, int oy, uint8_t *window,
+                                            const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                            const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo);
 /// Activations of the vector-math kernels (VectorMath.Activation).
 #define VM_ACT_GELU 0
 #define VM_ACT_QUICK_GELU 1

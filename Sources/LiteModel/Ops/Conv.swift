@@ -5,6 +5,8 @@
 // into caller scratch (`scratchCount`), filling borders with the activation zero point (int8, NUMERICS
 // 3.2) or 0.0 (fp32). Transposed 2x2 stride-2 convs are four GEMMs written to interleaved pixels.
 
+import CKernels
+
 /// Geometry of a 2-D convolution over an HWC tensor.
 public struct ConvGeometry: Equatable {
     public let inH: Int, inW: Int, inC: Int, outC: Int
@@ -140,12 +142,48 @@ public struct QConv2d {
             return
         }
         guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
+        if !reference, let packed = packedWeights, directVNNI(packed) {
+            for oy in rows { runDirectVNNI(oy: oy, window: scratch, packed: packed) }
+            return
+        }
         for oy in rows {
             g.gatherRow(input, oy: oy, fill: Int8(truncatingIfNeeded: inputZero), into: scratch)
             let gemm = try! QGemm(m: g.outW, n: g.outC, k: g.k, a: scratch, lda: g.k, aZero: inputZero,
                                   w: weights, wRowSums: weightRowSums, packed: packedWeights,
                                   output: output.advanced(rows: oy * g.outW))
             if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<g.outW) } else { gemm.run() }
+        }
+    }
+}
+
+extension QConv2d {
+    /// Whether `qs8_conv_row_packed_8x48c4__avx512vnni` runs this conv: the VNNI packed kernel is selected and
+    /// its weights are packed for it, stride 1, whole quads of input channels, and the kernel's window of kH
+    /// padded input rows fits the im2col scratch (it does unless the dilation exceeds the output width).
+    func directVNNI(_ packed: QPackedWeights) -> Bool {
+        let g = geometry
+        return packed.layout == .panels16c4 && QGemmKernel.selected == .avx512vnniPacked && g.stride == 1
+            && g.inC % 4 == 0 && g.kH * (g.inW + 2 * g.pad) * g.inC <= g.scratchCount
+    }
+
+    /// Output row `oy` by the direct VNNI kernel, `window` its scratch.
+    func runDirectVNNI(oy: Int, window: UnsafeMutablePointer<Int8>, packed: QPackedWeights) {
+        let g = geometry
+        var shape = qs8_conv_row(out_w: Int32(g.outW), n: Int32(g.outC), cin: Int32(g.inC), kh: Int32(g.kH),
+                                 kw: Int32(g.kW), dilation: Int32(g.dilation), pad: Int32(g.pad), in_h: Int32(g.inH),
+                                 in_w: Int32(g.inW), a_zero: inputZero)
+        let win = UnsafeMutableRawPointer(window).assumingMemoryBound(to: UInt8.self)
+        switch output.advanced(rows: oy * g.outW) {
+        case .raw(let out, let ld):
+            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
+                                                   nil, nil, nil, out, ld)
+        case .dequant(let out, let ld, let p):
+            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
+                                                   p.scale, p.bias, nil, out, ld)
+        case .requant(let out, let ld, let p):
+            var cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
+                                                   nil, nil, &cols, out, ld)
         }
     }
 }
