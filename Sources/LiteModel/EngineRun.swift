@@ -10,7 +10,9 @@ final class FrameBuffers {
     let resizeScratch: UnsafeMutablePointer<Int32>
     let gray: UnsafeMutablePointer<UInt8>
     let labels: UnsafeMutablePointer<Int32>
-    let stack: UnsafeMutablePointer<Int32>
+    /// Instances.label's scratch (its runs and their links).
+    let labelScratch: UnsafeMutablePointer<Int32>
+    let labelScratchCount: Int
     let instances: UnsafeMutablePointer<Instance>
     let maskRLE: UnsafeMutableBufferPointer<UInt8>
     /// All instance RLE strings, back to back; `rleStart/rleLength` locate each.
@@ -29,7 +31,8 @@ final class FrameBuffers {
         resizeScratch = .allocate(capacity: scratchCount)
         gray = .allocate(capacity: pixels)
         labels = .allocate(capacity: pixels)
-        stack = .allocate(capacity: pixels)
+        labelScratchCount = Instances.scratchCount(width: options.maxFrameWidth, height: options.maxFrameHeight)
+        labelScratch = .allocate(capacity: labelScratchCount)
         instances = .allocate(capacity: max(1, options.maxInstances))
         let full = COCORLE.maxEncodedLength(height: options.maxFrameHeight, width: options.maxFrameWidth)
         maskRLE = .allocate(capacity: full)
@@ -40,7 +43,7 @@ final class FrameBuffers {
         instanceRLE = .allocate(capacity: pool)
         rleStart = .allocate(capacity: max(1, options.maxInstances))
         rleLength = .allocate(capacity: max(1, options.maxInstances))
-        bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 9 + full + pool
+        bytes = pixels * 3 + 256 + scratchCount * 4 + pixels * 5 + labelScratchCount * 4 + full + pool
             + max(1, options.maxInstances) * (MemoryLayout<Instance>.stride + 16)
         // Touch the per-pixel buffers now so the first frame does not fault them in. The RLE buffers are sized
         // for the worst case (a checkerboard) and a real frame uses a small prefix: left untouched, they cost
@@ -48,12 +51,12 @@ final class FrameBuffers {
         rgb.update(repeating: 0, count: pixels * 3)
         gray.update(repeating: 0, count: pixels)
         labels.update(repeating: 0, count: pixels)
-        stack.update(repeating: 0, count: pixels)
+        labelScratch.update(repeating: 0, count: labelScratchCount)
     }
 
     deinit {
         rgb.deallocate(); lut.deallocate(); resizeScratch.deallocate(); gray.deallocate()
-        labels.deallocate(); stack.deallocate(); instances.deallocate(); maskRLE.deallocate()
+        labels.deallocate(); labelScratch.deallocate(); instances.deallocate(); maskRLE.deallocate()
         instanceRLE.deallocate(); rleStart.deallocate(); rleLength.deallocate()
     }
 }

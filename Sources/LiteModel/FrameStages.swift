@@ -140,7 +140,7 @@ final class FrameStages: ParallelTask {
                 if chunk == 0 {
                     do throws(OpError) {
                         counts = try Instances.label(b.gray, width: width, height: height, minArea: minArea,
-                                                     labels: b.labels, stack: b.stack, instances: b.instances,
+                                                     labels: b.labels, scratch: b.labelScratch, instances: b.instances,
                                                      capacity: b.maxInstances)
                     } catch { labelError = error }
                 } else {

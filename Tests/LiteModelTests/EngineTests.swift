@@ -91,11 +91,12 @@ final class EngineTests: XCTestCase {
                 try Preprocess.resizeBilinear(map8, srcW: side, srcH: side, channels: 1, into: &gray, dstW: w, dstH: h,
                                               rows: 0..<h, scratch: &scratch)
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: buffers.gray, count: w * h)), gray)
-                var labels = [Int32](repeating: 0, count: w * h), stack = labels
+                var labels = [Int32](repeating: 0, count: w * h)
+                var labelScratch = [Int32](repeating: 0, count: Instances.scratchCount(width: w, height: h))
                 var inst = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0,
                                                           sumY: 0, sumG: 0), count: 24)
                 let want = try Instances.label(gray, width: w, height: h, minArea: minArea, labels: &labels,
-                                               stack: &stack, instances: &inst, capacity: 24)
+                                               scratch: &labelScratch, instances: &inst, capacity: 24)
                 let label = "\(w)x\(h) minArea \(minArea), \(threads) threads: found \(want.found), dropped \(want.dropped)"
                 XCTAssertGreaterThan(want.found, 3, label)
                 if minArea > 0 { XCTAssertGreaterThan(want.dropped, 0, label) }

@@ -6,10 +6,11 @@ import XCTest
 final class InstancesTests: XCTestCase {
     func run(_ g: [UInt8], _ w: Int, _ h: Int, capacity: Int = 64, minArea: Int = 0, threshold: UInt8 = 65) throws
         -> (InstanceCounts, [Instance], [Int32]) {
-        var labels = [Int32](repeating: -1, count: w * h), stack = labels
+        var labels = [Int32](repeating: -1, count: w * h)
+        var scratch = [Int32](repeating: -5, count: Instances.scratchCount(width: w, height: h))
         var out = [Instance](repeating: Instance(id: 0, area: 0, minX: 0, minY: 0, maxX: 0, maxY: 0, sumX: 0, sumY: 0, sumG: 0),
                              count: capacity)
-        let counts = try Instances.label(g, width: w, height: h, threshold: threshold, minArea: minArea, labels: &labels, stack: &stack, instances: &out, capacity: capacity)
+        let counts = try Instances.label(g, width: w, height: h, threshold: threshold, minArea: minArea, labels: &labels, scratch: &scratch, instances: &out, capacity: capacity)
         return (counts, Array(out.prefix(counts.stored)), labels)
     }
 
@@ -67,12 +68,15 @@ final class InstancesTests: XCTestCase {
 
     func testAgainstUnionFindOnRandomMaps() throws {
         var rng = TestRNG(61)
-        for trial in 0..<120 {
+        for trial in 0..<168 {
             // Very sparse to dense maps: sparse ones exercise the 8-byte background skip (foreground next to
             // long background stretches, at every offset in a word), dense ones make long runs, stretches and
             // holes for the scanline fill. Thresholds on both sides of 128 (the skip's limit) and at the ends;
             // values right at the threshold and at 127/128.
-            let w = rng.int(1...40), h = rng.int(1...30), percent = [1, 4, 20, 45, 70][trial % 5]
+            // Every third map is wide and the densest ones all but full: long runs crossing many 8-byte words,
+            // runs ending at every offset in a word and at the row's end, rows that join far apart.
+            let w = trial % 3 == 2 ? rng.int(60...150) : rng.int(1...40), h = rng.int(1...30)
+            let percent = [1, 4, 20, 45, 70, 97, 100][trial % 7]
             let t = UInt8([65, 65, 0, 126, 127, 128, 200, 254][trial % 8])
             let edges: [Int] = [Int(t), min(Int(t) + 1, 255), 127, 128, 255, 0]
             let g = (0..<(w * h)).map { _ -> UInt8 in
