@@ -4,6 +4,8 @@ import EdgeRuntime
 /// The engine's frame-size buffers, allocated once at load for the largest frame.
 final class FrameBuffers {
     let maxPixels: Int
+    /// Int32 values of one source row of either resize (the frame's, or the map's): a worker's `resizeColumns` slice.
+    let resizeColumnCount: Int
     let maxInstances: Int
     let rgb: UnsafeMutablePointer<UInt8>
     let lut: UnsafeMutablePointer<UInt8>
@@ -27,7 +29,8 @@ final class FrameBuffers {
         maxInstances = options.maxInstances
         rgb = .allocate(capacity: pixels * 3)
         lut = .allocate(capacity: 256)
-        let scratchCount = Preprocess.resizeScratchCount(outWidth: max(side, options.maxFrameWidth))
+        let scratchCount = 2 * max(side, options.maxFrameWidth)  // the taps of either resize
+        resizeColumnCount = 3 * max(side, options.maxFrameWidth)
         resizeScratch = .allocate(capacity: scratchCount)
         gray = .allocate(capacity: pixels)
         labels = .allocate(capacity: pixels)

@@ -25,6 +25,8 @@ final class FrameStages: ParallelTask {
     private let side: Int
     /// One partial gray sum per worker (`threadCount` entries).
     private let graySums: UnsafeMutablePointer<UInt64>
+    /// Each worker's blended source row of a resize (`buffers.resizeColumnCount` Int32 per worker).
+    private let resizeColumns: UnsafeMutablePointer<Int32>
 
     private var stage = Stage.convert
     private var frame: UnsafePointer<UInt8>? = nil
@@ -44,9 +46,11 @@ final class FrameStages: ParallelTask {
         self.buffers = buffers
         self.side = side
         graySums = .allocate(capacity: pool.threadCount)
+        resizeColumns = .allocate(capacity: pool.threadCount * buffers.resizeColumnCount)
+        resizeColumns.update(repeating: 0, count: pool.threadCount * buffers.resizeColumnCount)
     }
 
-    deinit { graySums.deallocate() }
+    deinit { graySums.deallocate(); resizeColumns.deallocate() }
 
     /// RGB8 frame, gamma LUT, model-input image and its gamma copy; the frame's sizes are checked by the caller.
     func preprocess(_ src: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, format: PixelFormat,
@@ -129,12 +133,13 @@ final class FrameStages: ParallelTask {
                                                    pixels: range.count * width)
         case .resizeInput:
             Preprocess.resizeRows(b.rgb, srcW: width, srcH: height, channels: 3, into: alpha!, dstW: side, dstH: side,
-                                  rows: range, taps: b.resizeScratch)
+                                  rows: range, taps: b.resizeScratch, column: resizeColumns + worker * b.resizeColumnCount)
             let start = range.lowerBound * side * 3
             Preprocess.applyLUT(b.lut, from: alpha! + start, into: beta! + start, count: range.count * side * 3)
         case .resizeMap:
             Preprocess.resizeRows(map8!, srcW: side, srcH: side, channels: 1, into: b.gray, dstW: width,
-                                  dstH: height, rows: range, taps: b.resizeScratch)
+                                  dstH: height, rows: range, taps: b.resizeScratch,
+                                  column: resizeColumns + worker * b.resizeColumnCount)
         case .labelAndMask:
             for chunk in range {
                 if chunk == 0 {

@@ -104,8 +104,10 @@ public enum Preprocess {
         for i in 0..<count { dst[i] = lut[Int(src[i])] }
     }
 
-    /// Int32 scratch entries `resizeBilinear` needs for an output width.
-    public static func resizeScratchCount(outWidth: Int) -> Int { 2 * outWidth }
+    /// Int32 scratch entries `resizeBilinear` needs: the output width's taps and one blended source row.
+    public static func resizeScratchCount(outWidth: Int, inWidth: Int, channels: Int) -> Int {
+        2 * outWidth + inWidth * channels
+    }
 
     /// Source index and 11-bit weight of output coordinate `x` (NUMERICS 7.3, half-pixel centres).
     @inline(__always)
@@ -118,7 +120,7 @@ public enum Preprocess {
     }
 
     /// Bilinear resize of packed `channels`-channel bytes from `srcW x srcH` to `dstW x dstH`,
-    /// output rows `rows` (the pool's unit); `scratch` holds `resizeScratchCount(outWidth:)` Int32.
+    /// output rows `rows` (the pool's unit); `scratch` holds `resizeScratchCount(outWidth:inWidth:channels:)` Int32.
     public static func resizeBilinear(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int,
                                       into dst: UnsafeMutablePointer<UInt8>, dstW: Int, dstH: Int, rows: Range<Int>,
                                       scratch: UnsafeMutablePointer<Int32>) throws(OpError) {
@@ -126,10 +128,10 @@ public enum Preprocess {
         try require(srcW < 1 << 20 && srcH < 1 << 20 && dstW < 1 << 20 && dstH < 1 << 20, "resize_bilinear", "image too large")
         resizeTaps(srcW: srcW, dstW: dstW, into: scratch)
         resizeRows(src, srcW: srcW, srcH: srcH, channels: channels, into: dst, dstW: dstW, dstH: dstH, rows: rows,
-                   taps: scratch)
+                   taps: scratch, column: scratch + 2 * dstW)
     }
 
-    /// The horizontal taps of `resizeBilinear` (`resizeScratchCount(outWidth: dstW)` entries): computed once per
+    /// The horizontal taps of `resizeBilinear` (`2 * dstW` entries): computed once per
     /// frame, then read by every row range.
     static func resizeTaps(srcW: Int, dstW: Int, into taps: UnsafeMutablePointer<Int32>) {
         for x in 0..<dstW {
@@ -138,36 +140,39 @@ public enum Preprocess {
         }
     }
 
-    /// Output rows `rows` of `resizeBilinear` with the taps of `resizeTaps`, sizes already checked.
+    /// Output rows `rows` of `resizeBilinear` with its taps precomputed; `column` (srcW x channels Int32, private to
+    /// the caller's thread) holds a row's vertical blend. Blending the two source rows first, once per source
+    /// value, leaves two products per output value, and the sum is the same integer as the reference's
+    /// `wy0 (wx0 a + wx1 b) + wy1 (wx0 c + wx1 d)`.
     static func resizeRows(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int,
                            into dst: UnsafeMutablePointer<UInt8>, dstW: Int, dstH: Int, rows: Range<Int>,
-                           taps: UnsafePointer<Int32>) {
+                           taps: UnsafePointer<Int32>, column: UnsafeMutablePointer<Int32>) {
+        let values = srcW * channels
         for y in rows.clamped(to: 0..<dstH) {
             let (y0, fy) = resizeTap(y, src: srcH, dst: dstH)
             let y1 = min(y0 + 1, srcH - 1)
-            let r0 = src + y0 * srcW * channels, r1 = src + y1 * srcW * channels
-            let wy0 = 2048 - fy, wy1 = fy
+            let r0 = src + y0 * values, r1 = src + y1 * values
+            let wy0 = Int32(2048 - fy), wy1 = Int32(fy)
+            // Wrapping arithmetic: a blend is at most 2048 * 255 and an output sum 2048 * 2048 * 255 + 2^21 < 2^31,
+            // so nothing can overflow, and the checks would cost more than the multiplies.
+            for i in 0..<values { column[i] = wy0 &* Int32(r0[i]) &+ wy1 &* Int32(r1[i]) }
             let d = dst + y * dstW * channels
-            // Wrapping arithmetic: every term is below 2048 * 2048 * 255 * 2 < 2^31, so nothing can overflow, and
-            // the checks would cost more than the multiplies.
             if channels == 1 {      // the map: one byte per pixel, no channel loop
                 for x in 0..<dstW {
-                    let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
+                    let x0 = Int(taps[2 * x]), fx = taps[2 * x + 1]
                     let x1 = Swift.min(x0 &+ 1, srcW &- 1)
-                    let top = (2048 &- fx) &* Int(r0[x0]) &+ fx &* Int(r0[x1])
-                    let bottom = (2048 &- fx) &* Int(r1[x0]) &+ fx &* Int(r1[x1])
-                    d[x] = UInt8(truncatingIfNeeded: (wy0 &* top &+ wy1 &* bottom &+ (1 << 21)) &>> 22)
+                    let sum = (2048 &- fx) &* column[x0] &+ fx &* column[x1] &+ (1 << 21)
+                    d[x] = UInt8(truncatingIfNeeded: sum &>> 22)
                 }
                 continue
             }
             for x in 0..<dstW {
-                let x0 = Int(taps[2 * x]), fx = Int(taps[2 * x + 1])
+                let x0 = Int(taps[2 * x]), fx = taps[2 * x + 1]
                 let x1 = Swift.min(x0 &+ 1, srcW &- 1)
                 let wx0 = 2048 &- fx, wx1 = fx
                 for c in 0..<channels {
-                    let top = wx0 &* Int(r0[x0 &* channels &+ c]) &+ wx1 &* Int(r0[x1 &* channels &+ c])
-                    let bottom = wx0 &* Int(r1[x0 &* channels &+ c]) &+ wx1 &* Int(r1[x1 &* channels &+ c])
-                    d[x &* channels &+ c] = UInt8(truncatingIfNeeded: (wy0 &* top &+ wy1 &* bottom &+ (1 << 21)) &>> 22)
+                    let sum = wx0 &* column[x0 &* channels &+ c] &+ wx1 &* column[x1 &* channels &+ c] &+ (1 << 21)
+                    d[x &* channels &+ c] = UInt8(truncatingIfNeeded: sum &>> 22)
                 }
             }
         }

@@ -402,7 +402,7 @@ func resizeCases(_ t: inout TestContext) throws(OpError) {
         let what = "resize " + shapeName(sw, sh, c) + " -> " + shapeName(dw, dh)
         let src = rng.uint8s(sw * sh * c)
         let fast = filled(dw * dh * c, UInt8(0)), ref = filled(dw * dh * c, UInt8(0))
-        let scratch = filled(Preprocess.resizeScratchCount(outWidth: dw), Int32(0))
+        let scratch = filled(Preprocess.resizeScratchCount(outWidth: dw, inWidth: sw, channels: c), Int32(0))
         defer { fast.deallocate(); ref.deallocate(); scratch.deallocate() }
         let mid = dh / 2
         try Preprocess.resizeBilinear(src, srcW: sw, srcH: sh, channels: c, into: fast.baseAddress!, dstW: dw, dstH: dh,

@@ -52,7 +52,7 @@ final class EngineTests: XCTestCase {
                 try Preprocess.convertToRGB8(raw, width: w, height: h, rowBytes: step, format: format, into: &rgb)
                 Preprocess.gammaLUT(graySum: Preprocess.graySum(rgb, pixels: w * h), pixels: w * h, into: &lut)
                 var alpha = [UInt8](repeating: 0, count: side * side * 3)
-                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: max(side, w)))
+                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: max(side, w), inWidth: max(side, w), channels: 3))
                 try Preprocess.resizeBilinear(rgb, srcW: w, srcH: h, channels: 3, into: &alpha, dstW: side, dstH: side,
                                               rows: 0..<side, scratch: &scratch)
                 let beta = alpha.map { lut[Int($0)] }
@@ -87,7 +87,7 @@ final class EngineTests: XCTestCase {
                 let minArea = [0, 6][trial % 2]
                 let (counts, maskLength) = try stages.postprocess(map8, width: w, height: h, minArea: minArea)
                 var gray = [UInt8](repeating: 0, count: w * h)
-                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w))
+                var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w, inWidth: side, channels: 1))
                 try Preprocess.resizeBilinear(map8, srcW: side, srcH: side, channels: 1, into: &gray, dstW: w, dstH: h,
                                               rows: 0..<h, scratch: &scratch)
                 XCTAssertEqual(Array(UnsafeBufferPointer(start: buffers.gray, count: w * h)), gray)

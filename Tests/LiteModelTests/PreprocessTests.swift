@@ -61,7 +61,7 @@ final class PreprocessTests: XCTestCase {
     func testResizeMatchesPythonAndTheScalarReference() throws {
         for (dst, h, w) in [(V.resize_small, 3, 4), (V.resize_big, 11, 13)] {
             var out = [UInt8](repeating: 0, count: h * w * 3), ref = out
-            var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w))
+            var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w, inWidth: 7, channels: 3))
             try Preprocess.resizeBilinear(V.resize_src, srcW: 7, srcH: 5, channels: 3, into: &out, dstW: w, dstH: h,
                                           rows: 0..<2, scratch: &scratch)
             try Preprocess.resizeBilinear(V.resize_src, srcW: 7, srcH: 5, channels: 3, into: &out, dstW: w, dstH: h,
@@ -75,7 +75,7 @@ final class PreprocessTests: XCTestCase {
         let src = (0..<(37 * 23)).map { _ in UInt8(rng.int(0...255)) }
         for (w, h) in [(512, 512), (5, 3), (23, 37), (1, 1)] {
             var out = [UInt8](repeating: 0, count: w * h), ref = out
-            var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w))
+            var scratch = [Int32](repeating: 0, count: Preprocess.resizeScratchCount(outWidth: w, inWidth: 23, channels: 1))
             try Preprocess.resizeBilinear(src, srcW: 23, srcH: 37, channels: 1, into: &out, dstW: w, dstH: h, rows: 0..<h, scratch: &scratch)
             Preprocess.resizeBilinear__scalar_ref(src, srcW: 23, srcH: 37, channels: 1, into: &ref, dstW: w, dstH: h)
             XCTAssertEqual(out, ref, "\(w)x\(h)")
