@@ -157,6 +157,20 @@ VM_TARGET void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count
     }
 }
 
+VM_TARGET void vm_attention_output__avx512(const int32_t *acc, int32_t correction, float v_scale, float z, int hd,
+                                          float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
+    const __m512i corr = _mm512_set1_epi32(correction);
+    const __m512 vs = _mm512_set1_ps(v_scale), zf = _mm512_set1_ps(z);
+    const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
+    for (int c = 0; c < hd; c += 16) {
+        const __mmask16 m = tail_mask((size_t)(hd - c));
+        const __m512i a = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + c), corr);
+        const __m512 o = _mm512_div_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), zf);
+        if (out_q8) _mm_mask_storeu_epi8(out_q8 + c, m, _mm512_cvtepi32_epi8(quantize16(o, inv, zero)));
+        else _mm512_mask_storeu_ps(out_f32 + c, m, o);
+    }
+}
+
 VM_TARGET int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count) {
     const __m512 mx = _mm512_set1_ps(max);
     __m512i sum = _mm512_setzero_si512();
@@ -294,6 +308,11 @@ void vm_activate_qs8__avx512(const float *x, int8_t *out, size_t count, int act,
 }
 void vm_quantize_qs8__avx512(const float *x, int8_t *out, size_t count, float inv_scale, int32_t zero_point) {
     (void)x; (void)out; (void)count; (void)inv_scale; (void)zero_point;
+}
+void vm_attention_output__avx512(const int32_t *acc, int32_t correction, float v_scale, float z, int hd,
+                                 float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
+    (void)acc; (void)correction; (void)v_scale; (void)z; (void)hd; (void)out_f32; (void)out_q8; (void)inv_scale;
+    (void)zero_point;
 }
 int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count) {
     (void)logits; (void)max; (void)out; (void)count;

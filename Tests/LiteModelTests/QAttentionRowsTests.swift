@@ -188,22 +188,29 @@ final class QAttentionRowsTests: XCTestCase {
         }
     }
 
-    /// The epilogue's int8 form is `Q` of the fp32 form, lane for lane.
-    func testOutputRowQuantizedMatchesScalar() throws {
+    /// The epilogue's int8 form is `Q` of the fp32 form, lane for lane (saturating at both ends, every tail).
+    func testOutputRowQuantizedMatchesScalar() throws { try onBothPaths(checkOutputRowQuantized) }
+
+    func checkOutputRowQuantized() throws {
         var rng = TestRNG(17)
-        let hd = 19
-        var q = [Int8](repeating: 0, count: hd), out = [Int8](repeating: 0, count: hd)
-        try q.withUnsafeMutableBufferPointer { qp in
-            try out.withUnsafeMutableBufferPointer { o in
-                let head = try QAttentionHead(gridH: 1, gridW: 1, headDim: hd, q: qp.baseAddress!, ldq: hd, zq: 0,
-                                              k: qp.baseAddress!, ldk: hd, zk: 0, v: qp.baseAddress!, ldv: hd, zv: -3,
-                                              logitScale: 1, vScale: 0.02, relPos: nil,
-                                              output: .qs8(o.baseAddress!, ld: hd, invScale: 9.5, zeroPoint: 4))
-                let acc = (0..<hd).map { _ in Int32(rng.int(-20_000...20_000)) }
-                head.outputRow(acc, z: 255, row: 0)
-                for c in 0..<hd {
-                    let y = (Float(acc[c] &- (-3 * 255)) * 0.02) / Float(255)
-                    XCTAssertEqual(o[c], quantize(y, invScale: 9.5, zeroPoint: 4), "c \(c)")
+        for hd in [1, 7, 16, 19, 32, 33, 64] {
+            for (inv, zo): (Float, Int32) in [(9.5, 4), (0.5, -128), (300, 127), (1e-3, 0)] {
+                var q = [Int8](repeating: 0, count: hd), out = [Int8](repeating: 0, count: 2 * hd + 1)
+                try q.withUnsafeMutableBufferPointer { qp in
+                    try out.withUnsafeMutableBufferPointer { o in
+                        let head = try QAttentionHead(gridH: 1, gridW: 1, headDim: hd, q: qp.baseAddress!, ldq: hd,
+                                                      zq: 0, k: qp.baseAddress!, ldk: hd, zk: 0, v: qp.baseAddress!,
+                                                      ldv: hd, zv: -3, logitScale: 1, vScale: 0.02, relPos: nil,
+                                                      output: .qs8(o.baseAddress!, ld: hd + 1, invScale: inv, zeroPoint: zo))
+                        let acc = (0..<hd).map { _ in Int32(rng.int(-20_000...20_000)) }
+                        head.outputRow(acc, z: 255, row: 1)
+                        for c in 0..<hd {
+                            let y = (Float(acc[c] &- (-3 * 255)) * 0.02) / Float(255)
+                            XCTAssertEqual(o[hd + 1 + c], quantize(y, invScale: inv, zeroPoint: zo), "hd \(hd) c \(c)")
+                        }
+                        XCTAssertEqual(o[hd], 0, "the row gap is not written")
+                        XCTAssertEqual(o[0], 0, "row 0 is not written")
+                    }
                 }
             }
         }

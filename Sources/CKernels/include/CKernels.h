@@ -106,6 +106,11 @@ void vm_lookup_s8__neon(const int8_t *x, const int8_t *table, int8_t *out, size_
 /// Softmax numerators of one attention row quantized against its maximum: p = roundEven(numeratorExp32(l - max) * 255),
 /// `out[i] = p - 128`; returns the sum of p. 16 lanes, bit-exact with QAttentionRows.quantizedNumerators.
 int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float max, int8_t *out, size_t count);
+/// One attention query's output from its P.V sums, `o_c = (float(acc[c] - correction) * v_scale) / z` for c < hd,
+/// into `out_f32`, or with `out_q8` non-NULL into int8 through Q(inv_scale, zero_point). 16 lanes, bit-exact with
+/// QAttentionRows.outputRow.
+void vm_attention_output__avx512(const int32_t *acc, int32_t correction, float v_scale, float z, int hd,
+                                 float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point);
 /// Logits of one attention query, `l_j = (float(S_j - correction) * scale + relh[j / grid_w]) + relw[j % grid_w]`
 /// (only the product without `relh`, then `relw` unused), into `out`; returns the row maximum as the scalar loop
 /// finds it (NaN logits never become it; a NaN `l_0` is returned). 16 lanes, bit-exact with QAttentionRows.logitsRow.

@@ -77,8 +77,8 @@ struct PatchSource {
     /// Writes patch row `r` (rows `>= grid^2` are the beta image's when not summing).
     ///
     /// Each kernel row `ky` of the patch is `patch * 3` contiguous bytes of the image and of the output
-    /// row; its looked-up values are quantized eight at a time (`quantize8`, bit-exact with `quantize`),
-    /// or looked up already quantized (`quantized`).
+    /// row; its looked-up values are quantized together (bit-exact with `quantize`), or looked up already
+    /// quantized (`quantized`).
     @inline(__always)
     func row(_ r: Int) {
         let t = grid * grid
@@ -108,14 +108,31 @@ struct PatchSource {
                 }
                 continue
             }
-            var e = 0
-            while e + 8 <= run {
-                var v = Float8()
-                for lane in 0..<8 { v[lane] = value(e + lane) }
-                store8(quantize8(v, invScale: invScale, zeroPoint: zero), outQ + col + e)
-                e += 8
+            // The kernel row's values into a stack buffer, pixel by pixel with each channel's table named (a
+            // per-value `e % 3` and a lane-by-lane build were most of this step's time), then quantized at once
+            // (VectorKernels.quantize, bit-exact with `quantize`). A row above 1 KiB of floats (patch > 85) takes
+            // the per-value path.
+            if run <= 256 {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: run) { buffer in
+                    let tmp = buffer.baseAddress!
+                    let t0 = values, t1 = values + 256, t2 = values + 512
+                    let pa = a + pix, pb = beta + pix
+                    for p in stride(from: 0, to: run, by: 3) {
+                        if sum {
+                            tmp[p] = t0[Int(pa[p])] + t0[Int(pb[p])]
+                            tmp[p + 1] = t1[Int(pa[p + 1])] + t1[Int(pb[p + 1])]
+                            tmp[p + 2] = t2[Int(pa[p + 2])] + t2[Int(pb[p + 2])]
+                        } else {
+                            tmp[p] = t0[Int(pa[p])]
+                            tmp[p + 1] = t1[Int(pa[p + 1])]
+                            tmp[p + 2] = t2[Int(pa[p + 2])]
+                        }
+                    }
+                    VectorKernels.quantize(tmp, into: outQ + col, count: run, invScale: invScale, zeroPoint: zero)
+                }
+                continue
             }
-            while e < run { outQ[col + e] = quantize(value(e), invScale: invScale, zeroPoint: zero); e += 1 }
+            for e in 0..<run { outQ[col + e] = quantize(value(e), invScale: invScale, zeroPoint: zero) }
         }
     }
 }

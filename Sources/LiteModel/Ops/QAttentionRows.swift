@@ -148,6 +148,15 @@ extension QAttentionHead {
     @inline(__always)
     func outputRow(_ acc: UnsafePointer<Int32>, z: Int32, row: Int) {
         let zf = Float(z), zCorrection = zv &* z, hd = headDim
+        if VectorKernels.usesAVX512 {
+            switch output {
+            case .f32(let p, let ld):
+                vm_attention_output__avx512(acc, zCorrection, vScale, zf, Int32(hd), p + row * ld, nil, 0, 0)
+            case .qs8(let p, let ld, let inv, let zo):
+                vm_attention_output__avx512(acc, zCorrection, vScale, zf, Int32(hd), nil, p + row * ld, inv, zo)
+            }
+            return
+        }
         var c = 0
         while c + 8 <= hd {
             let a = UnsafeRawPointer(acc + c).loadUnaligned(as: SIMD8<Int32>.self) &- zCorrection
