@@ -254,42 +254,74 @@ VM_TARGET static inline float lane16_tree(__m512 acc) {
     return _mm_cvtss_f32(_mm_add_ss(a2, _mm_shuffle_ps(a2, a2, 1)));
 }
 
-VM_TARGET void vm_layer_norm__avx512(const float *x, int c, const float *weight, const float *bias, float eps,
-                                     float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
+// `nr` rows at once (LN_ROWS at most): each row's lane16 sums are one dependent chain of adds, so one row at a time
+// waited on add latency; interleaving the rows' chains fills the pipes with the same operations per row.
+#define LN_ROWS 4
+VM_TARGET __attribute__((always_inline)) static inline void
+layer_norm_rows(const int nr, const float *x, size_t ldx, int c, const float *weight, const float *bias, float eps,
+                float *out_f32, int8_t *out_q8, size_t ldo, __m512 inv, __m512 zero) {
     // lane16 sums: element i goes to lane i % 16; a masked tail leaves the other lanes untouched (adding 0 would
     // turn a -0 lane into +0).
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[LN_ROWS], mv[LN_ROWS], rs[LN_ROWS];
+    #pragma GCC unroll 4
+    for (int r = 0; r < nr; r++) acc[r] = _mm512_setzero_ps();
     for (int i = 0; i < c; i += 16) {
         const __mmask16 m = tail_mask((size_t)(c - i));
-        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, x + i));
+        #pragma GCC unroll 4
+        for (int r = 0; r < nr; r++)
+            acc[r] = _mm512_mask_add_ps(acc[r], m, acc[r], _mm512_maskz_loadu_ps(m, x + (size_t)r * ldx + i));
     }
-    const float mean = lane16_tree(acc) / (float)c;
-    const __m512 mv = _mm512_set1_ps(mean);
-    acc = _mm512_setzero_ps();
+    #pragma GCC unroll 4
+    for (int r = 0; r < nr; r++) {
+        mv[r] = _mm512_set1_ps(lane16_tree(acc[r]) / (float)c);
+        acc[r] = _mm512_setzero_ps();
+    }
     for (int i = 0; i < c; i += 16) {
         const __mmask16 m = tail_mask((size_t)(c - i));
-        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mv);
-        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_mul_ps(d, d));
+        #pragma GCC unroll 4
+        for (int r = 0; r < nr; r++) {
+            const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + (size_t)r * ldx + i), mv[r]);
+            acc[r] = _mm512_mask_add_ps(acc[r], m, acc[r], _mm512_mul_ps(d, d));
+        }
     }
-    const float variance = lane16_tree(acc) / (float)c;
-    const __m512 rs = _mm512_set1_ps(1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(variance + eps))));
+    #pragma GCC unroll 4
+    for (int r = 0; r < nr; r++) {
+        const float variance = lane16_tree(acc[r]) / (float)c;
+        rs[r] = _mm512_set1_ps(1.0f / _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(variance + eps))));
+    }
+    for (int i = 0; i < c; i += 16) {
+        const __mmask16 m = tail_mask((size_t)(c - i));
+        const __m512 w = _mm512_maskz_loadu_ps(m, weight + i), b = _mm512_maskz_loadu_ps(m, bias + i);
+        #pragma GCC unroll 4
+        for (int r = 0; r < nr; r++) {
+            const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + (size_t)r * ldx + i), mv[r]);
+            const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(d, rs[r]), w), b);
+            if (out_q8) _mm_mask_storeu_epi8(out_q8 + (size_t)r * ldo + i, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
+            else _mm512_mask_storeu_ps(out_f32 + (size_t)r * ldo + i, m, y);
+        }
+    }
+}
+
+VM_TARGET void vm_layer_norm_rows__avx512(const float *x, size_t ldx, int rows, int c, const float *weight,
+                                          const float *bias, float eps, float *out_f32, int8_t *out_q8, size_t ldo,
+                                          float inv_scale, int32_t zero_point) {
     const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
-    for (int i = 0; i < c; i += 16) {
-        const __mmask16 m = tail_mask((size_t)(c - i));
-        const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), mv);
-        const __m512 u = _mm512_mul_ps(_mm512_mul_ps(d, rs), _mm512_maskz_loadu_ps(m, weight + i));
-        const __m512 y = _mm512_add_ps(u, _mm512_maskz_loadu_ps(m, bias + i));
-        if (out_q8) _mm_mask_storeu_epi8(out_q8 + i, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
-        else _mm512_mask_storeu_ps(out_f32 + i, m, y);
-    }
+    int r = 0;
+    for (; r + LN_ROWS <= rows; r += LN_ROWS)
+        layer_norm_rows(LN_ROWS, x + (size_t)r * ldx, ldx, c, weight, bias, eps, out_f32 ? out_f32 + (size_t)r * ldo : NULL,
+                        out_q8 ? out_q8 + (size_t)r * ldo : NULL, ldo, inv, zero);
+    for (; r < rows; r++)
+        layer_norm_rows(1, x + (size_t)r * ldx, ldx, c, weight, bias, eps, out_f32 ? out_f32 + (size_t)r * ldo : NULL,
+                        out_q8 ? out_q8 + (size_t)r * ldo : NULL, ldo, inv, zero);
 }
 
 #else
 
-void vm_layer_norm__avx512(const float *x, int c, const float *weight, const float *bias, float eps,
-                           float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point) {
-    (void)x; (void)c; (void)weight; (void)bias; (void)eps; (void)out_f32; (void)out_q8; (void)inv_scale;
-    (void)zero_point;
+void vm_layer_norm_rows__avx512(const float *x, size_t ldx, int rows, int c, const float *weight, const float *bias,
+                                float eps, float *out_f32, int8_t *out_q8, size_t ldo, float inv_scale,
+                                int32_t zero_point) {
+    (void)x; (void)ldx; (void)rows; (void)c; (void)weight; (void)bias; (void)eps; (void)out_f32; (void)out_q8;
+    (void)ldo; (void)inv_scale; (void)zero_point;
 }
 void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, int count, int hd, float scale,
                               float *out) {

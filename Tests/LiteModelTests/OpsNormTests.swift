@@ -18,7 +18,7 @@ final class OpsNormTests: XCTestCase {
     func checkLayerNorm() throws {
         var rng = TestRNG(21)
         for c in [1, 5, 15, 16, 17, 48, 256, 320, 768] {
-            let rows = 3, ldx = c + 2
+            let rows = 7, ldx = c + 2  // a group of four rows and three single ones
             let x = rng.floats(rows * ldx, -4, 6), w = rng.floats(c, 0.5, 1.5), b = rng.floats(c, -0.5, 0.5)
             var y = [Float](repeating: 0, count: rows * c), yr = y
             var scratch = [Float](repeating: 0, count: 2 * c)

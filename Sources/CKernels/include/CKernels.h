@@ -125,11 +125,13 @@ void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, 
 /// raw int32 outputs. A no-op unless ckernels_has_neondot().
 void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                      const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo);
-/// LayerNorm of one row of `c` values (NUMERICS 5: lane16 mean and variance, `((x - mean) * rs) * w + b`), into
-/// `out_f32`, or with `out_q8` non-NULL into int8 through Q(inv_scale, zero_point). AVX-512, bit-exact with
+/// LayerNorm of `rows` rows of `c` values, `ldx` apart (NUMERICS 5: lane16 mean and variance,
+/// `((x - mean) * rs) * w + b`), into `out_f32`, or with `out_q8` non-NULL into int8 through Q(inv_scale, zero_point),
+/// output rows `ldo` apart. Four rows at a time (their sums' add chains interleaved). AVX-512, bit-exact with
 /// LayerNorm.run.
-void vm_layer_norm__avx512(const float *x, int c, const float *weight, const float *bias, float eps,
-                           float *out_f32, int8_t *out_q8, float inv_scale, int32_t zero_point);
+void vm_layer_norm_rows__avx512(const float *x, size_t ldx, int rows, int c, const float *weight, const float *bias,
+                                float eps, float *out_f32, int8_t *out_q8, size_t ldo, float inv_scale,
+                                int32_t zero_point);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.

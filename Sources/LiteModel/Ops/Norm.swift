@@ -54,13 +54,14 @@ public struct LayerNorm {
     public func run(rows: Range<Int>) {
         let cf = Float(c)
         if VectorKernels.usesAVX512 {
-            for r in rows {
-                switch output {
-                case .f32(let p, let ld):
-                    vm_layer_norm__avx512(x + r * ldx, Int32(c), weight, bias, eps, p + r * ld, nil, 0, 0)
-                case .qs8(let p, let ld, let inv, let z):
-                    vm_layer_norm__avx512(x + r * ldx, Int32(c), weight, bias, eps, nil, p + r * ld, inv, z)
-                }
+            let first = rows.lowerBound, count = Int32(rows.count)
+            switch output {
+            case .f32(let p, let ld):
+                vm_layer_norm_rows__avx512(x + first * ldx, ldx, count, Int32(c), weight, bias, eps, p + first * ld, nil,
+                                           ld, 0, 0)
+            case .qs8(let p, let ld, let inv, let z):
+                vm_layer_norm_rows__avx512(x + first * ldx, ldx, count, Int32(c), weight, bias, eps, nil, p + first * ld,
+                                           ld, inv, z)
             }
             return
         }
