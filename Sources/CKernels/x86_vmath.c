@@ -59,9 +59,9 @@ VM_TARGET static inline __m512 exp16(__m512 x) {
     p = _mm512_add_ps(_mm512_mul_ps(p, r), EXP_P5);
     const __m512 rr = _mm512_mul_ps(r, r);
     p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(p, rr), r), _mm512_set1_ps(1.0f));
-    const __m512i k = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(n, MAGIC)), _mm512_set1_epi32(MAGIC_BITS));
-    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    // p * 2^n: the scalar form multiplies by 2^n built from exponent bits (n in [-126, 127] after the clamps);
+    // vscalefps is that same exactly rounded product in one instruction.
+    return _mm512_scalef_ps(p, n);
 }
 
 // numeratorExp32 (NUMERICS 6 step 4), as numeratorExp32x8.
@@ -75,8 +75,7 @@ VM_TARGET static inline __m512 numexp16(__m512 d) {
     p = _mm512_add_ps(_mm512_mul_ps(p, r), F(0x3f00035a));
     p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
     p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
-    const __m512i k = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(n, MAGIC)), _mm512_set1_epi32(MAGIC_BITS));
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23)));
+    return _mm512_scalef_ps(p, n);  // p * 2^n exactly, as exp16
 }
 
 // erf32 (NUMERICS 4.2), as erf32x8.
@@ -177,9 +176,9 @@ VM_TARGET int32_t vm_softmax_numerators_qs8__avx512(const float *logits, float m
     for (size_t i = 0; i < count; i += 16) {
         const __mmask16 m = tail_mask(count - i);
         const __m512 e = numexp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, logits + i), mx));
-        // e in [0, 1]: roundEven(e * 255) as an integer, through the 1.5 * 2^23 trick
-        const __m512i p = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(_mm512_mul_ps(e, _mm512_set1_ps(255.0f)), MAGIC)),
-                                           _mm512_set1_epi32(MAGIC_BITS));
+        // e in [0, 1]: roundEven(e * 255) as an integer (the conversion's own rounding, nearest-even)
+        const __m512i p = _mm512_cvt_roundps_epi32(_mm512_mul_ps(e, _mm512_set1_ps(255.0f)),
+                                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         _mm_mask_storeu_epi8(out + i, m, _mm512_cvtepi32_epi8(_mm512_sub_epi32(p, _mm512_set1_epi32(128))));
         sum = _mm512_mask_add_epi32(sum, m, sum, p);
     }
