@@ -17,35 +17,49 @@
 #define PV_NV 3
 #endif
 
-// NUMERICS 3.4's per-column constants of one tile in int64 lanes, prepared once per tile (not per row):
-// the shift masked to 0..63 and the rounding term 1 << ((shift - 1) & 63), like Swift's `&<<` / `&>>`.
+// NUMERICS 3.4's per-column constants of one tile, prepared once per tile (not per row), split by the parity of
+// the column within its panel: `vpmuldq` multiplies the even int32 lanes (the low half of each 64-bit lane), so a
+// panel's 16 outputs are requantized as 8 even and 8 odd ones. (acc + bq) * M + round is computed as
+// acc * M + (bq * M + round), the second term per column: the same int64 value (each product < 2^62 in size), one
+// multiply per output instead of a widening add and a 64-bit multiply. Shifts masked to 0..63 and the rounding term
+// 1 << ((shift - 1) & 63), like Swift's `&<<` / `&>>`. Per panel v: [v][0] even columns, [v][1] odd.
 typedef struct {
-    int64_t mult[PV_NR * PV_NV], round[PV_NR * PV_NV], shift[PV_NR * PV_NV], bias[PV_NR * PV_NV],
-        zero[PV_NR * PV_NV];
+    __m512i mult[PV_NV][2], add[PV_NV][2], shift[PV_NV][2], zero[PV_NV][2];
 } rq_tile;
 
 VNNI_TARGET __attribute__((always_inline)) static inline void
 rq_prepare(const qs8_requant_cols *rq, int c, int nc, int nv, rq_tile *t) {
-    const __m512i m63 = _mm512_set1_epi64(63), one = _mm512_set1_epi64(1);
-    for (int j = 0; j < nv * PV_NR; j += 8) {
-        const int left = nc - j;
-        const __mmask8 mask = left >= 8 ? (__mmask8)0xFF : left <= 0 ? 0 : (__mmask8)((1u << left) - 1);
-        const __m512i shift = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(mask, rq->shift + c + j));
-        _mm512_store_si512(t->shift + j, _mm512_and_si512(shift, m63));
-        _mm512_store_si512(t->round + j, _mm512_sllv_epi64(one, _mm512_and_si512(_mm512_sub_epi64(shift, one), m63)));
-        _mm512_store_si512(t->mult + j, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(mask, rq->multiplier + c + j)));
-        _mm512_store_si512(t->bias + j, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(mask, rq->bias + c + j)));
-        _mm512_store_si512(t->zero + j, _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(mask, rq->zero_point + c + j)));
+    const __m512i m63 = _mm512_set1_epi64(63), one = _mm512_set1_epi64(1), low = _mm512_set1_epi64(0xFFFFFFFF);
+    for (int v = 0; v < nv; v++) {
+        const int left = nc - PV_NR * v, cv = c + PV_NR * v;
+        const __mmask16 mask = left >= PV_NR ? (__mmask16)0xFFFF : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        const __m512i m = _mm512_maskz_loadu_epi32(mask, rq->multiplier + cv);
+        const __m512i b = _mm512_maskz_loadu_epi32(mask, rq->bias + cv);
+        const __m512i sh = _mm512_maskz_loadu_epi32(mask, rq->shift + cv);
+        const __m512i z = _mm512_maskz_loadu_epi32(mask, rq->zero_point + cv);
+        for (int odd = 0; odd < 2; odd++) {
+            // This parity's columns in the low half of each 64-bit lane (int32 values, sign-extended where needed).
+            const __m512i mp = odd ? _mm512_srli_epi64(m, 32) : m;
+            const __m512i bp = odd ? _mm512_srli_epi64(b, 32) : b;
+            const __m512i shp = _mm512_and_si512(odd ? _mm512_srli_epi64(sh, 32) : _mm512_and_si512(sh, low), m63);
+            const __m512i round = _mm512_sllv_epi64(one, _mm512_and_si512(_mm512_sub_epi64(
+                odd ? _mm512_srai_epi64(sh, 32) : _mm512_srai_epi64(_mm512_slli_epi64(sh, 32), 32), one), m63));
+            t->mult[v][odd] = mp;
+            t->add[v][odd] = _mm512_add_epi64(_mm512_mul_epi32(bp, mp), round);
+            t->shift[v][odd] = shp;
+            t->zero[v][odd] = odd ? _mm512_srai_epi64(z, 32) : _mm512_srai_epi64(_mm512_slli_epi64(z, 32), 32);
+        }
     }
 }
 
-// Requantization of 8 columns (tile columns j .. j + 8) in int64 lanes, exactly as the Swift reference `requantize`
-// (wrapping 64-bit products); the clamp to int8 is vpmovsqb's signed saturation.
-VNNI_TARGET static inline __m128i rq8(__m512i acc64, const rq_tile *t, int j) {
-    __m512i x = _mm512_add_epi64(acc64, _mm512_load_si512(t->bias + j));
-    x = _mm512_add_epi64(_mm512_mullo_epi64(x, _mm512_load_si512(t->mult + j)), _mm512_load_si512(t->round + j));
-    x = _mm512_add_epi64(_mm512_srav_epi64(x, _mm512_load_si512(t->shift + j)), _mm512_load_si512(t->zero + j));
-    return _mm512_cvtsepi64_epi8(x);
+// Requantization of one panel's 16 outputs, exactly as the Swift reference `requantize` (wrapping 64-bit products);
+// the clamp to int8 is vpmovsqb's signed saturation, and the even and odd bytes are interleaved back.
+VNNI_TARGET static inline __m128i rq16(__m512i acc, const rq_tile *t, int v) {
+    __m512i e = _mm512_add_epi64(_mm512_mul_epi32(acc, t->mult[v][0]), t->add[v][0]);
+    __m512i o = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), t->mult[v][1]), t->add[v][1]);
+    e = _mm512_add_epi64(_mm512_srav_epi64(e, t->shift[v][0]), t->zero[v][0]);
+    o = _mm512_add_epi64(_mm512_srav_epi64(o, t->shift[v][1]), t->zero[v][1]);
+    return _mm_unpacklo_epi8(_mm512_cvtsepi64_epi8(e), _mm512_cvtsepi64_epi8(o));
 }
 
 // One row's accumulator of one panel (columns c .. c + 16, `nc` valid) stored: raw int32 (added to the partial
@@ -56,9 +70,7 @@ store16(__m512i acc, int nc, int32_t *o, int accumulate, const float *scale, con
         const rq_tile *rqt, int j, int c, int8_t *q8) {
     const __mmask16 mask = nc >= PV_NR ? (__mmask16)0xFFFF : (__mmask16)((1u << nc) - 1);
     if (rqt) {
-        const __m128i lo = rq8(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc)), rqt, j);
-        const __m128i hi = rq8(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1)), rqt, j + 8);
-        _mm_mask_storeu_epi8(q8, mask, _mm_unpacklo_epi64(lo, hi));
+        _mm_mask_storeu_epi8(q8, mask, rq16(acc, rqt, j / PV_NR));
         return;
     }
     if (accumulate) acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(mask, o));
