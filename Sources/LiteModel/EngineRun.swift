@@ -4,6 +4,8 @@ import EdgeRuntime
 /// The engine's frame-size buffers, allocated once at load for the largest frame.
 final class FrameBuffers {
     let maxPixels: Int
+    /// The largest frame height (the RLE strip scratch is one word per row).
+    let maxHeight: Int
     /// Int32 values of one source row of either resize (the frame's, or the map's): a worker's `resizeColumns` slice.
     let resizeColumnCount: Int
     let maxInstances: Int
@@ -26,6 +28,7 @@ final class FrameBuffers {
     init(options: EngineFrameOptions, side: Int) {
         let pixels = options.maxFrameWidth * options.maxFrameHeight
         maxPixels = pixels
+        maxHeight = options.maxFrameHeight
         maxInstances = options.maxInstances
         rgb = .allocate(capacity: pixels * 3)
         lut = .allocate(capacity: 256)

@@ -27,6 +27,9 @@ final class FrameStages: ParallelTask {
     private let graySums: UnsafeMutablePointer<UInt64>
     /// Each worker's blended source row of a resize (`buffers.resizeColumnCount` Int32 per worker).
     private let resizeColumns: UnsafeMutablePointer<Int32>
+    /// Each worker's RLE strip words (`rleScratchCount` per worker).
+    private let rleScratch: UnsafeMutablePointer<UInt64>
+    private let rleScratchCount: Int
 
     private var stage = Stage.convert
     private var frame: UnsafePointer<UInt8>? = nil
@@ -48,9 +51,12 @@ final class FrameStages: ParallelTask {
         graySums = .allocate(capacity: pool.threadCount)
         resizeColumns = .allocate(capacity: pool.threadCount * buffers.resizeColumnCount)
         resizeColumns.update(repeating: 0, count: pool.threadCount * buffers.resizeColumnCount)
+        rleScratchCount = COCORLE.scratchCount(height: buffers.maxHeight)
+        rleScratch = .allocate(capacity: pool.threadCount * rleScratchCount)
+        rleScratch.update(repeating: 0, count: pool.threadCount * rleScratchCount)
     }
 
-    deinit { graySums.deallocate(); resizeColumns.deallocate() }
+    deinit { graySums.deallocate(); resizeColumns.deallocate(); rleScratch.deallocate() }
 
     /// RGB8 frame, gamma LUT, model-input image and its gamma copy; the frame's sizes are checked by the caller.
     func preprocess(_ src: UnsafePointer<UInt8>, width: Int, height: Int, rowBytes: Int, format: PixelFormat,
@@ -93,7 +99,7 @@ final class FrameStages: ParallelTask {
             do throws(RLEError) {
                 maskLength = try COCORLE.encode(labels: UnsafeBufferPointer(start: b.labels, count: width * height),
                                                 id: nil, height: height, width: width, columns: 0..<width,
-                                                into: b.maskRLE)
+                                                scratch: rleScratch, into: b.maskRLE)
             } catch { rleError = error }
         }
         // Each instance gets a slot for its worst case (the slots fit in the pool: FrameBuffers), so the encodings
@@ -152,7 +158,8 @@ final class FrameStages: ParallelTask {
                     do throws(RLEError) {
                         maskLength = try COCORLE.encode(map: UnsafeBufferPointer(start: b.gray, count: width * height),
                                                         threshold: Postprocess.foregroundThreshold, height: height,
-                                                        width: width, into: b.maskRLE)
+                                                        width: width, scratch: rleScratch + worker * rleScratchCount,
+                                                        into: b.maskRLE)
                     } catch { rleError = error }
                 }
             }
@@ -165,7 +172,8 @@ final class FrameStages: ParallelTask {
                 let room = UnsafeMutableBufferPointer(rebasing: b.instanceRLE[start ..< start + slotLength(inst)])
                 do throws(RLEError) {
                     b.rleLength[index] = try COCORLE.encode(labels: labels, id: inst.id, height: height, width: width,
-                                                            columns: box.x ..< box.x + box.w, into: room)
+                                                            columns: box.x ..< box.x + box.w,
+                                                            scratch: rleScratch + worker * rleScratchCount, into: room)
                 } catch { b.rleLength[index] = -1 }  // reported after the loop (workers share no error slot)
             }
         }

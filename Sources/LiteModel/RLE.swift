@@ -51,37 +51,90 @@ public enum COCORLE {
     }
 
     /// Encodes the mask `map > threshold` of a row-major 8-bit map (the frame mask when no component is dropped:
-    /// it needs no labels, so it can run alongside the labelling). Allocates nothing.
+    /// it needs no labels, so it can run alongside the labelling). Allocates nothing; pixel by pixel (the
+    /// reference of the strip form below).
     public static func encode(map: UnsafeBufferPointer<UInt8>, threshold: UInt8, height: Int, width: Int,
                               into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
-        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
-        guard height >= 0, width >= 0, !overflow, map.count == pixels else {
-            throw RLEError.invalidSize(height: height, width: width, pixels: map.count)
+        try checkSize(map.count, height: height, width: width)
+        return try encodeColumns__scalar_ref(0..<width, height: height, width: width, into: output) { map[$0] > threshold }
+    }
+
+    /// `encode(map:threshold:height:width:into:)` by strips of 64 columns (`scratch` holds `scratchCount(height:)`
+    /// words): the same bytes, without reading the map column by column.
+    public static func encode(map: UnsafeBufferPointer<UInt8>, threshold: UInt8, height: Int, width: Int,
+                              scratch: UnsafeMutablePointer<UInt64>,
+                              into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
+        try checkSize(map.count, height: height, width: width)
+        let base = map.baseAddress!
+        // Per byte, bit 7 of `(b & 0x7f) + (127 - (t & 0x7f))` is set iff `b & 0x7f > t & 0x7f` (no carry between
+        // bytes); `| b` (t < 128) or `& b` (t >= 128) makes it b > t. The multiply gathers the 8 bits.
+        let lanes: UInt64 = 0x0101_0101_0101_0101, high = 0x80 &* lanes, low = 0x7f &* lanes
+        let bias = UInt64(127 &- (threshold & 0x7f)) &* lanes, upper = threshold >= 128
+        return try encodeStrips(0..<width, height: height, width: width, scratch: scratch, into: output) { row, x0, count in
+            var bits: UInt64 = 0, i = 0
+            while i + 8 <= count {
+                let word = UnsafeRawPointer(base + row + x0 + i).loadUnaligned(as: UInt64.self)
+                let above = (word & low) &+ bias
+                let fg = ((upper ? above & word : above | word) & high) >> 7
+                bits |= ((fg &* 0x0102_0408_1020_4080) >> 56) << UInt64(i)
+                i += 8
+            }
+            while i < count {
+                if base[row + x0 + i] > threshold { bits |= 1 << UInt64(i) }
+                i += 1
+            }
+            return bits
         }
-        return try encodeColumns(0..<width, height: height, width: width, into: output) { map[$0] > threshold }
     }
 
     /// Encodes the pixels of row-major `labels` equal to `id` (ids > 0) or, with `id` nil, every pixel with a
     /// label > 0; only `columns` are read, every pixel outside them is background (an instance's bbox columns
-    /// give its exact mask). Allocates nothing.
+    /// give its exact mask). Allocates nothing; pixel by pixel (the reference of the strip form below).
     public static func encode(labels: UnsafeBufferPointer<Int32>, id: Int32?, height: Int, width: Int,
                               columns: Range<Int>, into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
-        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
-        guard height >= 0, width >= 0, !overflow, labels.count == pixels else {
-            throw RLEError.invalidSize(height: height, width: width, pixels: labels.count)
-        }
+        try checkSize(labels.count, height: height, width: width)
         let cols = columns.clamped(to: 0..<width)
         if let id {
-            return try encodeColumns(cols, height: height, width: width, into: output) { labels[$0] == id }
+            return try encodeColumns__scalar_ref(cols, height: height, width: width, into: output) { labels[$0] == id }
         }
-        return try encodeColumns(cols, height: height, width: width, into: output) { labels[$0] > 0 }
+        return try encodeColumns__scalar_ref(cols, height: height, width: width, into: output) { labels[$0] > 0 }
+    }
+
+    /// `encode(labels:id:height:width:columns:into:)` by strips of 64 columns (`scratch` holds
+    /// `scratchCount(height:)` words): the same bytes, without reading the labels column by column.
+    public static func encode(labels: UnsafeBufferPointer<Int32>, id: Int32?, height: Int, width: Int,
+                              columns: Range<Int>, scratch: UnsafeMutablePointer<UInt64>,
+                              into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
+        try checkSize(labels.count, height: height, width: width)
+        let base = labels.baseAddress!, cols = columns.clamped(to: 0..<width)
+        return try encodeStrips(cols, height: height, width: width, scratch: scratch, into: output) { row, x0, count in
+            var bits: UInt64 = 0
+            let p = base + row + x0
+            if let id {
+                for i in 0..<count { bits |= (p[i] == id ? 1 : 0) << UInt64(i) }
+            } else {
+                for i in 0..<count { bits |= (p[i] > 0 ? 1 : 0) << UInt64(i) }
+            }
+            return bits
+        }
+    }
+
+    /// UInt64 words of the strip encoders' scratch for `height` rows.
+    public static func scratchCount(height: Int) -> Int { (max(height, 1) + 63) / 64 * 64 }
+
+    private static func checkSize(_ count: Int, height: Int, width: Int) throws(RLEError) {
+        let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
+        guard height >= 0, width >= 0, !overflow, count == pixels else {
+            throw RLEError.invalidSize(height: height, width: width, pixels: count)
+        }
     }
 
     /// Runs in column-major (COCO) order of a `height x width` mask whose foreground lies in `columns` and is
     /// `isForeground(rowMajorIndex)` there; the columns before and after are one background run each.
     @inline(__always)
-    static func encodeColumns(_ columns: Range<Int>, height: Int, width: Int, into output: UnsafeMutableBufferPointer<UInt8>,
-                              _ isForeground: (Int) -> Bool) throws(RLEError) -> Int {
+    static func encodeColumns__scalar_ref(_ columns: Range<Int>, height: Int, width: Int,
+                                          into output: UnsafeMutableBufferPointer<UInt8>,
+                                          _ isForeground: (Int) -> Bool) throws(RLEError) -> Int {
         var writer = CountWriter(output: output)
         var current = false  // the value of the run being counted; COCO starts with background
         var run = columns.lowerBound * height
@@ -98,13 +151,68 @@ public enum COCORLE {
                 index += width
             }
         }
-        if current {
-            try writer.append(run)
-            run = 0
+        return try writer.finish(current: current, run: run, after: (width - columns.upperBound) * height)
+    }
+
+    /// `encodeColumns__scalar_ref` by strips of up to 64 columns: `rowBits(rowStart, x0, count)` gives a row's
+    /// foreground bits of the strip's `count` columns from `x0` (bit i = column x0 + i), one pass over the rows;
+    /// each 64 x 64 block of those bits is transposed in place, so a column's pixels are words of 64 rows, and its
+    /// runs end where a word differs from itself shifted by one row (found by trailing-zero counts, not per pixel).
+    /// Reading a row-major map column by column touched a cache line per pixel.
+    @inline(__always)
+    static func encodeStrips(_ columns: Range<Int>, height: Int, width: Int, scratch words: UnsafeMutablePointer<UInt64>,
+                             into output: UnsafeMutableBufferPointer<UInt8>,
+                             _ rowBits: (_ rowStart: Int, _ x0: Int, _ count: Int) -> UInt64) throws(RLEError) -> Int {
+        var writer = CountWriter(output: output)
+        var current = false
+        var run = columns.lowerBound * height
+        let blocks = (height + 63) / 64
+        var x0 = columns.lowerBound
+        while x0 < columns.upperBound {
+            let count = min(64, columns.upperBound - x0)
+            // Words past the last row keep whatever they held: they become bits of rows >= `valid`, masked below.
+            for y in 0..<height { words[y] = rowBits(y * width, x0, count) }
+            for b in 0..<blocks { transpose64(words + 64 * b) }
+            for i in 0..<count {
+                for b in 0..<blocks {
+                    let valid = min(64, height - 64 * b)
+                    let word = words[64 * b + i]
+                    // Bit j of `edges`: row j of this block differs from the row before it (the first from `current`).
+                    var edges = (word ^ (word << 1 | (current ? 1 : 0)))
+                    if valid < 64 { edges &= (1 << UInt64(valid)) &- 1 }
+                    var position = 0
+                    while edges != 0 {
+                        let j = edges.trailingZeroBitCount
+                        run += j - position
+                        try writer.append(run)
+                        run = 0
+                        position = j
+                        current.toggle()
+                        edges &= edges &- 1
+                    }
+                    run += valid - position
+                }
+            }
+            x0 += count
         }
-        run += (width - columns.upperBound) * height
-        if !current || run > 0 { try writer.append(run) }
-        return writer.written
+        return try writer.finish(current: current, run: run, after: (width - columns.upperBound) * height)
+    }
+
+    /// Transposes a 64 x 64 bit matrix in place: afterwards bit j of word i is what bit i of word j was.
+    @inline(__always)
+    static func transpose64(_ a: UnsafeMutablePointer<UInt64>) {
+        var j = 32, mask: UInt64 = 0x0000_0000_ffff_ffff
+        while j != 0 {
+            var k = 0
+            while k < 64 {
+                let t = ((a[k] >> UInt64(j)) ^ a[k + j]) & mask
+                a[k] ^= t << UInt64(j)
+                a[k + j] ^= t
+                k = (k + j + 1) & ~j
+            }
+            j >>= 1
+            mask ^= mask << UInt64(j)
+        }
     }
 
     /// Encodes a row-major mask into a new byte array (allocates; see the buffer form for hot paths).
@@ -214,6 +322,19 @@ private struct CountWriter {
     var previous2 = 0  // cnt[index - 2]
 
     init(output: UnsafeMutableBufferPointer<UInt8>) { self.output = output }
+
+    /// The last runs: the one being counted if it is foreground, then the background after `columns` (always
+    /// written when the mask ends in background: COCO's counts end with the last run).
+    mutating func finish(current: Bool, run: Int, after: Int) throws(RLEError) -> Int {
+        var run = run
+        if current {
+            try append(run)
+            run = 0
+        }
+        run += after
+        if !current || run > 0 { try append(run) }
+        return written
+    }
 
     mutating func append(_ count: Int) throws(RLEError) {
         var x = count

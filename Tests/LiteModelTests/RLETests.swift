@@ -99,15 +99,29 @@ final class RLETests: XCTestCase {
     func testMapFormEqualsTheThresholdedMaskForm() throws {
         var rng = TestRNG(78)
         for trial in 0..<200 {
-            let h = trial % 11 == 0 ? 1 : rng.int(1...20), w = trial % 7 == 0 ? 1 : rng.int(1...20)
+            // Every fourth map is large (strips of 64 columns and blocks of 64 rows, partial at both ends) and
+            // made of blobs (long runs crossing blocks) rather than noise.
+            let large = trial % 4 == 3
+            let h = trial % 11 == 0 ? 1 : (large ? rng.int(60...150) : rng.int(1...20))
+            let w = trial % 7 == 0 ? 1 : (large ? rng.int(60...150) : rng.int(1...20))
             let t = UInt8([0, 65, 65, 127, 200, 255][trial % 6])
-            let map = (0..<(h * w)).map { _ in UInt8(rng.int(0...2) == 0 ? Int(t) : rng.int(0...255)) }
+            let (cy, cx, r) = (rng.int(0...h), rng.int(0...w), rng.int(1...60))
+            let map = (0..<(h * w)).map { p -> UInt8 in
+                if large { return (p / w - cy) * (p / w - cy) + (p % w - cx) * (p % w - cx) < r * r ? 255 : UInt8(rng.int(0...Int(t))) }
+                return UInt8(rng.int(0...2) == 0 ? Int(t) : rng.int(0...255))
+            }
             let want = try COCORLE.encode(mask: map.map { $0 > t ? 1 : 0 }, height: h, width: w)
             var out = [UInt8](repeating: 0, count: COCORLE.maxEncodedLength(height: h, width: w))
-            let n = try map.withUnsafeBufferPointer { m in
-                try out.withUnsafeMutableBufferPointer { try COCORLE.encode(map: m, threshold: t, height: h, width: w, into: $0) }
+            var scratch = [UInt64](repeating: 0xAAAA, count: COCORLE.scratchCount(height: h))
+            for strips in [false, true] {
+                let n = try map.withUnsafeBufferPointer { m in
+                    try out.withUnsafeMutableBufferPointer {
+                        strips ? try COCORLE.encode(map: m, threshold: t, height: h, width: w, scratch: &scratch, into: $0)
+                               : try COCORLE.encode(map: m, threshold: t, height: h, width: w, into: $0)
+                    }
+                }
+                XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial) strips \(strips)")
             }
-            XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial)")
         }
         XCTAssertThrowsError(try [UInt8](repeating: 0, count: 5).withUnsafeBufferPointer { m in
             var out = [UInt8](repeating: 0, count: 16)
@@ -118,18 +132,31 @@ final class RLETests: XCTestCase {
     func testLabelFormEqualsMaskForm() throws {
         var rng = TestRNG(77)
         for trial in 0..<300 {
-            let h = trial % 17 == 0 ? 1 : rng.int(1...24), w = trial % 13 == 0 ? 1 : rng.int(1...24)
+            let large = trial % 5 == 4  // strips of 64 columns and blocks of 64 rows, partial at both ends
+            let h = trial % 17 == 0 ? 1 : (large ? rng.int(60...140) : rng.int(1...24))
+            let w = trial % 13 == 0 ? 1 : (large ? rng.int(60...140) : rng.int(1...24))
             var labels = [Int32](repeating: 0, count: h * w)
             let ids = rng.int(0...4)
             for p in 0..<(h * w) where rng.int(0...2) > 0 { labels[p] = Int32(rng.int(-1...ids)) }
+            if large {  // a big rectangle of one id over the noise
+                let id = Int32(max(ids, 1)), y0 = rng.int(0...(h - 1)), x0 = rng.int(0...(w - 1))
+                for y in y0..<min(h, y0 + 70) { for x in x0..<min(w, x0 + 90) { labels[y * w + x] = id } }
+            }
+            var scratch = [UInt64](repeating: 0x5555, count: COCORLE.scratchCount(height: h))
             func check(_ id: Int32?, columns: Range<Int>) throws {
                 let mask = labels.map { (l: Int32) -> UInt8 in (id.map { l == $0 } ?? (l > 0)) ? 1 : 0 }
                 let want = try COCORLE.encode(mask: mask, height: h, width: w)
                 var out = [UInt8](repeating: 0, count: COCORLE.maxEncodedLength(height: h, width: w))
-                let n = try labels.withUnsafeBufferPointer { l in
-                    try out.withUnsafeMutableBufferPointer { try COCORLE.encode(labels: l, id: id, height: h, width: w, columns: columns, into: $0) }
+                for strips in [false, true] {
+                    let n = try labels.withUnsafeBufferPointer { l in
+                        try out.withUnsafeMutableBufferPointer {
+                            strips ? try COCORLE.encode(labels: l, id: id, height: h, width: w, columns: columns,
+                                                        scratch: &scratch, into: $0)
+                                   : try COCORLE.encode(labels: l, id: id, height: h, width: w, columns: columns, into: $0)
+                        }
+                    }
+                    XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial) id \(String(describing: id)) columns \(columns) strips \(strips)")
                 }
-                XCTAssertEqual(Array(out[0..<n]), want, "trial \(trial) id \(String(describing: id)) columns \(columns)")
             }
             try check(nil, columns: 0..<w)
             for id in Int32(1)...Int32(max(ids, 1)) {
