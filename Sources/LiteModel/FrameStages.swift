@@ -133,17 +133,24 @@ final class FrameStages: ParallelTask {
         let b = buffers
         switch stage {
         case .convert:
+            // An RGB8 frame is read where it is (its rows `rowBytes` apart); other formats are converted first.
+            if format == .rgb8 {
+                for y in range { graySums[worker] &+= Preprocess.graySum(frame! + y * rowBytes, pixels: width) }
+                return
+            }
             Preprocess.convertRowsToRGB8(frame!, width: width, rowBytes: rowBytes, format: format, rows: range,
                                          into: b.rgb)
             graySums[worker] &+= Preprocess.graySum(b.rgb + range.lowerBound * width * 3,
                                                    pixels: range.count * width)
         case .resizeInput:
-            Preprocess.resizeRows(b.rgb, srcW: width, srcH: height, channels: 3, into: alpha!, dstW: side, dstH: side,
+            let (image, stride) = format == .rgb8 ? (frame!, rowBytes) : (UnsafePointer(b.rgb), width * 3)
+            Preprocess.resizeRows(image, srcW: width, srcH: height, channels: 3, srcRowBytes: stride, into: alpha!,
+                                  dstW: side, dstH: side,
                                   rows: range, taps: b.resizeScratch, column: resizeColumns + worker * b.resizeColumnCount)
             let start = range.lowerBound * side * 3
             Preprocess.applyLUT(b.lut, from: alpha! + start, into: beta! + start, count: range.count * side * 3)
         case .resizeMap:
-            Preprocess.resizeRows(map8!, srcW: side, srcH: side, channels: 1, into: b.gray, dstW: width,
+            Preprocess.resizeRows(map8!, srcW: side, srcH: side, channels: 1, srcRowBytes: side, into: b.gray, dstW: width,
                                   dstH: height, rows: range, taps: b.resizeScratch,
                                   column: resizeColumns + worker * b.resizeColumnCount)
         case .labelAndMask:

@@ -127,8 +127,8 @@ public enum Preprocess {
         try require(srcW >= 1 && srcH >= 1 && dstW >= 1 && dstH >= 1 && channels >= 1, "resize_bilinear", "empty image")
         try require(srcW < 1 << 20 && srcH < 1 << 20 && dstW < 1 << 20 && dstH < 1 << 20, "resize_bilinear", "image too large")
         resizeTaps(srcW: srcW, dstW: dstW, into: scratch)
-        resizeRows(src, srcW: srcW, srcH: srcH, channels: channels, into: dst, dstW: dstW, dstH: dstH, rows: rows,
-                   taps: scratch, column: scratch + 2 * dstW)
+        resizeRows(src, srcW: srcW, srcH: srcH, channels: channels, srcRowBytes: srcW * channels, into: dst, dstW: dstW,
+                   dstH: dstH, rows: rows, taps: scratch, column: scratch + 2 * dstW)
     }
 
     /// The horizontal taps of `resizeBilinear` (`2 * dstW` entries): computed once per
@@ -140,18 +140,19 @@ public enum Preprocess {
         }
     }
 
-    /// Output rows `rows` of `resizeBilinear` with its taps precomputed; `column` (srcW x channels Int32, private to
+    /// Output rows `rows` of `resizeBilinear` (source rows `srcRowBytes` apart) with its taps precomputed; `column`
+    /// (srcW x channels Int32, private to
     /// the caller's thread) holds a row's vertical blend. Blending the two source rows first, once per source
     /// value, leaves two products per output value, and the sum is the same integer as the reference's
     /// `wy0 (wx0 a + wx1 b) + wy1 (wx0 c + wx1 d)`.
-    static func resizeRows(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int,
+    static func resizeRows(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int, srcRowBytes: Int,
                            into dst: UnsafeMutablePointer<UInt8>, dstW: Int, dstH: Int, rows: Range<Int>,
                            taps: UnsafePointer<Int32>, column: UnsafeMutablePointer<Int32>) {
         let values = srcW * channels
         for y in rows.clamped(to: 0..<dstH) {
             let (y0, fy) = resizeTap(y, src: srcH, dst: dstH)
             let y1 = min(y0 + 1, srcH - 1)
-            let r0 = src + y0 * values, r1 = src + y1 * values
+            let r0 = src + y0 * srcRowBytes, r1 = src + y1 * srcRowBytes
             let wy0 = Int32(2048 - fy), wy1 = Int32(fy)
             // Wrapping arithmetic: a blend is at most 2048 * 255 and an output sum 2048 * 2048 * 255 + 2^21 < 2^31,
             // so nothing can overflow, and the checks would cost more than the multiplies.
