@@ -147,6 +147,15 @@ final class GraphBuilder {
 
     /// Whether this (bound) pass copies the file tensors frames read: only when the weights are packed, since
     /// then the mapping is otherwise unused after load (unpacked kernels read their weights from it).
+    /// `list` copied to load-time memory (plain values only; empty while planning, when no step runs), so the
+    /// kernels holding it stay trivially copyable.
+    func stored<T>(_ list: [T]) -> UnsafeBufferPointer<T> {
+        guard let constants, bound, !list.isEmpty else { return UnsafeBufferPointer(start: nil, count: 0) }
+        let p = constants.allocate(T.self, count: list.count)
+        p.initialize(from: list, count: list.count)
+        return UnsafeBufferPointer(start: p, count: list.count)
+    }
+
     var copiesFileTensors: Bool { bound && constants != nil && QGemmKernel.selected.usesPackedWeights }
     func wf(_ name: String) throws(GraphError) -> UnsafePointer<Float> {
         try modelTensor(name, .f32).bytes.baseAddress!.assumingMemoryBound(to: Float.self)

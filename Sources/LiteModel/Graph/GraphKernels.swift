@@ -10,7 +10,9 @@ import EdgeRuntime
 /// query block `u % blocksPerHead`. Head `h`'s shared operands (`QAttentionHead.prepare`) live at
 /// `prepared + h * preparedPerHead`, written by the group's `qattentionPrepare` kernel first.
 struct QAttentionGroup {
-    var heads: [QAttentionHead]
+    /// The heads, in load-time memory (`GraphBuilder.stored`): an array here made every step's copy of its
+    /// `Kernel` retain and release it, on every thread, for every chunk.
+    var heads: UnsafeBufferPointer<QAttentionHead>
     var blockRows: Int
     var blocksPerHead: Int
     var scratch: UnsafeMutableRawPointer
@@ -21,7 +23,7 @@ struct QAttentionGroup {
 
 /// fp32 counterpart of `QAttentionGroup`.
 struct FAttentionGroup {
-    var heads: [FAttentionHead]
+    var heads: UnsafeBufferPointer<FAttentionHead>
     var blockRows: Int
     var blocksPerHead: Int
     var scratch: UnsafeMutableRawPointer

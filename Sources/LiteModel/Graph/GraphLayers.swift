@@ -265,7 +265,7 @@ extension GraphBuilder {
             let prep = try tensor(name + ".prepared", .uint8, [list.count * prepPer])
             let (s, per) = try scratch(name + ".scratch",
                                        bytesPerWorker: list[0].scratchBytes(blockRows: blockRows, prepared: true))
-            let group = QAttentionGroup(heads: list, blockRows: blockRows, blocksPerHead: blocksPerHead,
+            let group = QAttentionGroup(heads: stored(list), blockRows: blockRows, blocksPerHead: blocksPerHead,
                                         scratch: raw(s), scratchPerWorker: per, prepared: raw(prep),
                                         preparedPerHead: prepPer)
             emit(name + ".prepare", reads: [ko.t, vo.t], writes: [prep], .qattentionPrepare(group))
@@ -300,7 +300,7 @@ extension GraphBuilder {
         }
         let (s, per) = try scratch(name + ".scratch", bytesPerWorker: list[0].scratchBytes(blockRows: blockRows))
         emit(name, reads: [qo.t, ko.t, vo.t], writes: [out, s],
-             .fattention(FAttentionGroup(heads: list, blockRows: blockRows, blocksPerHead: blocksPerHead,
+             .fattention(FAttentionGroup(heads: stored(list), blockRows: blockRows, blocksPerHead: blocksPerHead,
                                          scratch: raw(s), scratchPerWorker: per)))
         return out
     }
