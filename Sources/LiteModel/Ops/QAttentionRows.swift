@@ -8,17 +8,40 @@ extension QAttentionHead {
     @inline(__always)
     func transposeValues(into valuesT: UnsafeMutablePointer<Int8>) {
         let n = tokens, hd = headDim, ld = ldv
+        // 8 x 8 byte blocks: eight 8-byte row loads, transposed in registers (three rounds of swapping bytes,
+        // pairs and quads between row pairs), eight 8-byte stores; the rest byte by byte.
+        let blockN = n & ~7, blockC = hd & ~7
+        var j = 0
+        while j < blockN {
+            var c = 0
+            while c < blockC {
+                var r = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+                @inline(__always) func row(_ t: Int) -> UInt64 {
+                    UInt64(littleEndian: UnsafeRawPointer(v + ((j &+ t) &* ld &+ c)).loadUnaligned(as: UInt64.self))
+                }
+                r = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+                @inline(__always) func swap(_ a: inout UInt64, _ b: inout UInt64, _ s: UInt64, _ m: UInt64) {
+                    let t = ((a &>> s) ^ b) & m
+                    a ^= t &<< s
+                    b ^= t
+                }
+                let m8: UInt64 = 0x00ff_00ff_00ff_00ff, m16: UInt64 = 0x0000_ffff_0000_ffff, m32: UInt64 = 0xffff_ffff
+                swap(&r.0, &r.1, 8, m8); swap(&r.2, &r.3, 8, m8); swap(&r.4, &r.5, 8, m8); swap(&r.6, &r.7, 8, m8)
+                swap(&r.0, &r.2, 16, m16); swap(&r.1, &r.3, 16, m16); swap(&r.4, &r.6, 16, m16); swap(&r.5, &r.7, 16, m16)
+                swap(&r.0, &r.4, 32, m32); swap(&r.1, &r.5, 32, m32); swap(&r.2, &r.6, 32, m32); swap(&r.3, &r.7, 32, m32)
+                @inline(__always) func store(_ t: Int, _ word: UInt64) {
+                    UnsafeMutableRawPointer(valuesT + ((c &+ t) &* n &+ j)).storeBytes(of: word.littleEndian, as: UInt64.self)
+                }
+                store(0, r.0); store(1, r.1); store(2, r.2); store(3, r.3)
+                store(4, r.4); store(5, r.5); store(6, r.6); store(7, r.7)
+                c &+= 8
+            }
+            j &+= 8
+        }
         for c in 0..<hd {
             let src = v + c, dst = valuesT + c &* n
-            var j = 0
-            while j &+ 8 <= n {
-                let s = src + j &* ld
-                var word: UInt64 = 0
-                for t in 0..<8 { word |= UInt64(UInt8(bitPattern: s[t &* ld])) &<< UInt64(8 &* t) }
-                UnsafeMutableRawPointer(dst + j).storeBytes(of: word.littleEndian, as: UInt64.self)
-                j &+= 8
-            }
-            while j < n { dst[j] = src[j &* ld]; j &+= 1 }
+            let from = c < blockC ? blockN : 0
+            for t in from..<n { dst[t] = src[t &* ld] }
         }
     }
 
