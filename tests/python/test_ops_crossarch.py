@@ -98,7 +98,8 @@ ca.run(cx, into: cx, scratch: cs)
 h = Hash(); for i in 0..<(px * ch) { h.f(cx[i]) }; report("channel_attention", h)
 
 let sw = 97, sh = 61
-let img = buf(sw * sh * 3, UInt8(0)), rs = buf(512 * 512 * 3, UInt8(0)), rsc = buf(1024, Int32(0)), lut = buf(256, UInt8(0))
+let img = buf(sw * sh * 3, UInt8(0)), rs = buf(512 * 512 * 3, UInt8(0)), lut = buf(256, UInt8(0))
+let rsc = buf(Preprocess.resizeScratchCount(outWidth: 512, inWidth: sw, channels: 3), Int32(0))
 for i in 0..<(sw * sh * 3) { img[i] = UInt8(truncatingIfNeeded: rng.next()) }
 try! Preprocess.resizeBilinear(img, srcW: sw, srcH: sh, channels: 3, into: rs, dstW: 512, dstH: 512, rows: 0..<512, scratch: rsc)
 Preprocess.gammaLUT(graySum: Preprocess.graySum(img, pixels: sw * sh), pixels: sw * sh, into: lut)

@@ -190,3 +190,13 @@ def validate_model(mf) -> None:
             raise ModelFormatError(f"tensor {name!r}: multiplier outside [2^30, 2^31) and not 0")
         if suffix == "shift" and a.size and (a.min() < 1 or a.max() > 62):
             raise ModelFormatError(f"tensor {name!r}: shift outside [1, 62]")
+    # NUMERICS 3.5: an fc1 feeds fc2 through one activation table, so its output scale and zero are one value.
+    for layer in layers(cfg):
+        if not layer.name.endswith(".fc1") or layer.epilogue != "B":
+            continue
+        for suffix, bits in (("out_scale", np.uint32), ("out_zero", np.int32)):
+            name = f"{layer.name}.{suffix}"
+            a = np.ascontiguousarray(have[name]).view(bits)
+            if a.size and np.any(a != a.reshape(-1)[0]):
+                raise ModelFormatError(f"tensor {name!r}: an fc1's output scale and zero must be the same for every "
+                                       f"row (NUMERICS 3.5: one activation table per layer)")

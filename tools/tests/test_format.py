@@ -134,3 +134,17 @@ def test_int8_quant_constant_ranges_checked():
     meta = {k: v for k, v in mf.metadata.items() if k != "checksum"}
     with pytest.raises(fm.ModelFormatError, match="shift outside"):
         fm.decode(fm.encode(t, meta))
+
+
+@pytest.mark.parametrize("suffix", ["out_scale", "out_zero"])
+def test_fc1_output_quantization_must_be_one_value(suffix):
+    from tools.make_fixtures import fixture_models
+    _, int8, _ = fixture_models()
+    mf = fm.decode(int8)
+    t = {k: np.array(v) for k, v in mf.tensors.items()}
+    name = f"enc.blocks.0.mlp.fc1.{suffix}"
+    assert t[name].size > 1
+    t[name][-1] = t[name][-1] + (1 if suffix == "out_zero" else t[name][-1] * np.float32(1e-3))
+    meta = {k: v for k, v in mf.metadata.items() if k != "checksum"}
+    with pytest.raises(fm.ModelFormatError, match="same for every row"):
+        fm.decode(fm.encode(t, meta))
