@@ -1,6 +1,7 @@
-// Thread naming needs _GNU_SOURCE, which the shared header does not define; so it lives in its own file.
+// Thread naming and CPU affinity need _GNU_SOURCE, which the shared header does not define; so they live here.
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include "CEdgeShim.h"
 
@@ -10,4 +11,28 @@ int edge_set_thread_name(const char *name) {
     strncpy(buffer, name, sizeof buffer - 1);
     buffer[sizeof buffer - 1] = 0;
     return pthread_setname_np(pthread_self(), buffer);
+}
+
+int edge_set_thread_cpus(pthread_t thread, const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return EINVAL;
+        CPU_SET(cpus[i], &set);
+    }
+    return pthread_setaffinity_np(thread, sizeof set, &set);
+}
+
+int edge_thread_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int status = pthread_getaffinity_np(pthread_self(), sizeof set, &set);
+    if (status != 0) return -status;
+    int count = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set)) continue;
+        if (count < capacity) cpus[count] = cpu;
+        count++;
+    }
+    return count;
 }

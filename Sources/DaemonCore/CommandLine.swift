@@ -119,8 +119,8 @@ commands:
   version                       print the version and build architecture
   --help                        print this help
 
-environment: EDGE_MODEL, EDGE_THREADS, EDGE_LOG_LEVEL, EDGE_PUBLISH, EDGE_REPLAY override
-  model.path, model.threads, log.level, publish.endpoints, replay.path
+environment: EDGE_MODEL, EDGE_THREADS, EDGE_CPUS, EDGE_LOG_LEVEL, EDGE_PUBLISH, EDGE_REPLAY override
+  model.path, model.threads, model.cpus, log.level, publish.endpoints, replay.path
 exit codes: 0 ok, 64 usage or config error, 65 model error, 70 runtime failure
 signals: SIGTERM/SIGINT stop cleanly, SIGHUP reloads the config and model
 """

@@ -7,6 +7,9 @@ public struct ModelSettings: Equatable {
     public var path = "/usr/share/dualsam-edge/models/dualsam-tiny-int8.dsm"
     /// Inference threads (env EDGE_THREADS).
     public var threads = 2
+    /// CPUs to pin the inference threads to, thread w on the w-th (cycling); empty leaves them to the scheduler
+    /// (env EDGE_CPUS).
+    public var cpus: [Int] = []
     /// Upper bound on the arena and buffers; model load fails if the plan needs more.
     public var memoryLimit: UInt64 = 512 * 1024 * 1024
     /// Connected components with fewer source pixels are left out of detections and the mask; 0 keeps all.
@@ -127,6 +130,7 @@ public struct DaemonConfig: Equatable {
     public static let environmentOverrides: [(variable: String, section: String, key: String)] = [
         ("EDGE_MODEL", "model", "path"),
         ("EDGE_THREADS", "model", "threads"),
+        ("EDGE_CPUS", "model", "cpus"),
         ("EDGE_LOG_LEVEL", "log", "level"),
         ("EDGE_PUBLISH", "publish", "endpoints"),
         ("EDGE_REPLAY", "replay", "path"),
@@ -151,6 +155,11 @@ public struct DaemonConfig: Equatable {
         c.model.path = r.string("model", "path", default: c.model.path)
         if c.model.path.isEmpty { throw r.error("model", "path", "must not be empty") }
         c.model.threads = try r.integer("model", "threads", default: c.model.threads, range: 1...64)
+        guard let cpus = CPUList.parse(r.string("model", "cpus", default: "")) else {
+            throw r.error("model", "cpus", "must be CPU numbers and ranges like 4-7 or 0,2 (at most "
+                          + String(CPUList.maxCPU) + ")")
+        }
+        c.model.cpus = cpus
         c.model.memoryLimit = try r.size("model", "memory_limit", default: c.model.memoryLimit)
         if c.model.memoryLimit < 16 * 1024 * 1024 { throw r.error("model", "memory_limit", "must be at least 16MiB") }
         c.model.minInstanceArea = try r.integer("model", "min_instance_area", default: c.model.minInstanceArea,

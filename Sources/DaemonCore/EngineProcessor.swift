@@ -26,7 +26,7 @@ public final class EngineProcessorFactory: FrameProcessorFactory {
 
     public func makeProcessor(_ config: DaemonConfig) throws(ModelError) -> any FrameProcessor {
         let limit = config.model.memoryLimit > UInt64(Int.max) ? Int.max : Int(config.model.memoryLimit)
-        let options = EngineOptions(threads: config.model.threads, memoryLimitBytes: limit)
+        let options = EngineOptions(threads: config.model.threads, memoryLimitBytes: limit, cpus: config.model.cpus)
         do throws(EngineError) {
             let engine = try Engine.load(path: config.model.path, options: options, frames: engineFrameOptions(config))
             return EngineFrameProcessor(engine: engine)

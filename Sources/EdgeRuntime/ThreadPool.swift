@@ -6,6 +6,8 @@ public enum ThreadPoolError: Error, Equatable {
     case badThreadCount(Int)
     /// A pthread call failed.
     case system(SystemError)
+    /// Pinning a worker to its CPU failed (EINVAL: no such CPU; EPERM: a seccomp filter denies the call).
+    case pinning(worker: Int, cpu: Int, SystemError)
 
     /// A one-line message.
     public var description: String {
@@ -14,6 +16,9 @@ public enum ThreadPoolError: Error, Equatable {
             return "thread count " + String(count) + " is outside 1..." + String(ThreadPool.maxThreads)
         case let .system(error):
             return "thread pool: " + error.description
+        case let .pinning(worker, cpu, error):
+            return "thread pool: cannot pin worker " + String(worker) + " to CPU " + String(cpu) + ": "
+                + error.description
         }
     }
 }
@@ -42,10 +47,18 @@ public final class ThreadPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
     private var running = true
 
-    /// Starts `threads - 1` worker pthreads (none for 1).
-    public init(threads: Int) throws(ThreadPoolError) {
+    /// CPUs to pin to (worker `w` on `cpus[w % cpus.count]`), or empty: threads go where the scheduler puts them.
+    public let cpus: [Int]
+    /// The thread last pinned as worker 0 (the caller of `parallelFor`).
+    private var pinnedCaller: pthread_t? = nil
+
+    /// Starts `threads - 1` worker pthreads (none for 1). With `cpus`, worker `w` is pinned to
+    /// `cpus[w % cpus.count]`: workers 1... here (a CPU the system lacks, or a filter that denies the call, fails
+    /// the init), and worker 0, the thread that calls `parallelFor`, now and whenever a different thread calls it.
+    public init(threads: Int, cpus: [Int] = []) throws(ThreadPoolError) {
         guard threads >= 1 && threads <= ThreadPool.maxThreads else { throw .badThreadCount(threads) }
         threadCount = threads
+        self.cpus = cpus
         shared = try PoolShared()
         self.threads.reserveCapacity(threads)
         for worker in 1..<threads {
@@ -63,7 +76,39 @@ public final class ThreadPool: @unchecked Sendable {
             }
             self.threads.append(thread)
             shared.registerThread(thread)
+            if !cpus.isEmpty {
+                let status = ThreadPool.pin(thread, to: cpus[worker % cpus.count])
+                if status != 0 {
+                    shutdown()
+                    throw .pinning(worker: worker, cpu: cpus[worker % cpus.count], SystemError("pthread_setaffinity_np", code: status))
+                }
+            }
         }
+        if !cpus.isEmpty {
+            let status = ThreadPool.pin(pthread_self(), to: cpus[0])
+            if status != 0 {
+                shutdown()
+                throw .pinning(worker: 0, cpu: cpus[0], SystemError("pthread_setaffinity_np", code: status))
+            }
+            pinnedCaller = pthread_self()
+        }
+    }
+
+    /// Pins the calling thread as worker 0 when pinning is on and it is not the thread pinned last (the engine
+    /// may be loaded on one thread and run on another). A failure here leaves it unpinned: the same call
+    /// succeeded at init for every worker.
+    @inline(__always)
+    private func pinCaller() {
+        guard !cpus.isEmpty, shared.nestedWorkerIndex() == nil else { return }  // a nested call runs where it is
+        let me = pthread_self()
+        if let pinned = pinnedCaller, pthread_equal(pinned, me) != 0 { return }
+        pinnedCaller = me
+        _ = ThreadPool.pin(me, to: cpus[0])
+    }
+
+    private static func pin(_ thread: pthread_t, to cpu: Int) -> Int32 {
+        var one = Int32(truncatingIfNeeded: cpu)
+        return edge_set_thread_cpus(thread, &one, 1)
     }
 
     deinit {
@@ -95,6 +140,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Like `parallelFor(_:grain:_:)`, also passing the worker index (for per-worker scratch memory).
     public func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         guard count > 0 else { return }
+        pinCaller()
         let grain = max(grain, 1)
         let chunks = (count - 1) / grain + 1
         if !running || threadCount == 1 || chunks == 1 {
@@ -117,6 +163,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// has to be converted to an escaping one for the workers to see it, which costs one small heap block per call.
     public func parallelFor(_ count: Int, grain: Int = 1, task: any ParallelTask) {
         guard count > 0 else { return }
+        pinCaller()
         let grain = max(grain, 1)
         let chunks = (count - 1) / grain + 1
         var inlineWorker: Int? = nil

@@ -8,11 +8,14 @@ public struct EngineOptions {
     public var memoryLimitBytes: Int? = nil
     /// Verify the file's CRC-32 (reading every byte once) before trusting it.
     public var verifyChecksum: Bool = true
+    /// CPUs to pin the threads to (thread `w` on `cpus[w % cpus.count]`, ThreadPool), or empty for none.
+    public var cpus: [Int] = []
 
-    public init(threads: Int = 1, memoryLimitBytes: Int? = nil, verifyChecksum: Bool = true) {
+    public init(threads: Int = 1, memoryLimitBytes: Int? = nil, verifyChecksum: Bool = true, cpus: [Int] = []) {
         self.threads = threads
         self.memoryLimitBytes = memoryLimitBytes
         self.verifyChecksum = verifyChecksum
+        self.cpus = cpus
     }
 }
 
@@ -79,7 +82,7 @@ public final class LoadedModel {
         }
         let pool: ThreadPool
         do throws(ThreadPoolError) {
-            pool = try ThreadPool(threads: options.threads)
+            pool = try ThreadPool(threads: options.threads, cpus: options.cpus)
         } catch {
             throw .threads(error)
         }

@@ -1,7 +1,8 @@
 // edge-bench: run the LiteModel engine on frames and measure it (tests and benchmarks; Embedded-compatible).
 //
 //   edge-bench plan  MODEL [--threads N]
-//   edge-bench bench MODEL [--threads N] [--runs N] [--width W] [--height H] [--ops N]
+//   edge-bench bench MODEL [--threads N] [--cpus LIST] [--runs N] [--width W] [--height H] [--ops N]
+//       --cpus LIST: pin the threads, thread w on the w-th CPU of LIST (e.g. 0-1 or 4,5), cycling
 //       --ops N: also time every step and print the N largest (steps named alike summed)
 //   edge-bench pool  [--threads N] [--loops N]
 //       the thread pool's cost of one parallel loop of near-empty chunks (a frame runs a few hundred loops)
@@ -130,7 +131,12 @@ func main() {
     }
     let command = positional[0], modelPath = positional[1]
     let threads = option("--threads", 1)
-    let engineOptions = EngineOptions(threads: threads)
+    var cpus: [Int] = []
+    if let text = optionText("--cpus") {
+        guard let list = CPUList.parse(text), !list.isEmpty else { fail("--cpus: expected CPU numbers and ranges like 0,2-3") }
+        cpus = list
+    }
+    let engineOptions = EngineOptions(threads: threads, cpus: cpus)
 
     do throws(EngineError) {
         switch command {

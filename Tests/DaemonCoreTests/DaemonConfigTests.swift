@@ -23,6 +23,7 @@ final class DaemonConfigTests: XCTestCase {
         let c = try parse(configText(replayPath: "/frames"))
         XCTAssertEqual(c.model.path, "/models/a.dsam")
         XCTAssertEqual(c.model.threads, 2)
+        XCTAssertEqual(c.model.cpus, [], "no pinning unless asked")
         XCTAssertEqual(c.source, .replay)
         XCTAssertEqual(c.replay.rate, 0)
         XCTAssertFalse(c.gpio.enabled)
@@ -34,6 +35,7 @@ final class DaemonConfigTests: XCTestCase {
         [model]
         path = /m.dsam
         threads = 4
+        cpus = 4-5, 7
         memory_limit = 256MiB
         min_instance_area = 64
         [source]
@@ -65,6 +67,7 @@ final class DaemonConfigTests: XCTestCase {
         stall_timeout = 3s
         """)
         XCTAssertEqual(c.model.threads, 4)
+        XCTAssertEqual(c.model.cpus, [4, 5, 7])
         XCTAssertEqual(c.model.memoryLimit, 256 << 20)
         XCTAssertEqual(c.model.minInstanceArea, 64)
         XCTAssertEqual(engineFrameOptions(c).minInstanceArea, 64)
@@ -86,6 +89,9 @@ final class DaemonConfigTests: XCTestCase {
     func testBadValuesNameFileLineAndKey() {
         assertConfigError("[model]\nthreads = lots\n", key: "model.threads", line: 2, contains: "expected an integer")
         assertConfigError("[model]\nthreads = 0\n", key: "model.threads", line: 2, contains: "between 1 and 64")
+        assertConfigError("[model]\ncpus = 4-\n", key: "model.cpus", line: 2, contains: "ranges like 4-7")
+        assertConfigError("[model]\ncpus = 7-4\n", key: "model.cpus", line: 2, contains: "ranges like 4-7")
+        assertConfigError("[model]\ncpus = 1024\n", key: "model.cpus", line: 2, contains: "at most 1023")
         assertConfigError(configText(replayPath: "/f", extra: "[log]\nlevel = loud"), key: "log.level", line: 9)
         assertConfigError(configText(replayPath: "/f", extra: "[gpio]\ndetect_hold = 5 parsecs"), key: "gpio.detect_hold", line: 9)
         assertConfigError(configText(replayPath: "/f", extra: "[publish]\nendpoints = http://x"), key: "publish.endpoints", line: 9)
@@ -118,10 +124,11 @@ final class DaemonConfigTests: XCTestCase {
         let dir = makeTemporaryDirectory(self)
         let path = dir + "/edge.conf"
         writeFile(path, configText(replayPath: "/frames"))
-        let env = ["EDGE_MODEL": "/other.dsam", "EDGE_THREADS": "3", "EDGE_LOG_LEVEL": "debug"]
+        let env = ["EDGE_MODEL": "/other.dsam", "EDGE_THREADS": "3", "EDGE_CPUS": "2-3", "EDGE_LOG_LEVEL": "debug"]
         let c = try DaemonConfig.load(path: path) { env[$0] }
         XCTAssertEqual(c.model.path, "/other.dsam")
         XCTAssertEqual(c.model.threads, 3)
+        XCTAssertEqual(c.model.cpus, [2, 3])
         XCTAssertEqual(c.log.level, .debug)
         XCTAssertThrowsError(try DaemonConfig.load(path: path) { $0 == "EDGE_THREADS" ? "x" : nil }) { error in
             XCTAssertEqual((error as? ConfigError)?.description,

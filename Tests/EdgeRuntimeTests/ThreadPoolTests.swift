@@ -1,6 +1,8 @@
 import XCTest
 
 @testable import EdgeRuntime
+import CEdgeShim
+import Glibc
 
 /// Adds into disjoint slots: each output written by exactly one chunk.
 private final class SquareTask: ParallelTask, @unchecked Sendable {
@@ -162,5 +164,69 @@ final class ThreadPoolTests: XCTestCase {
         let stat = try String(contentsOfFile: "/proc/self/stat", encoding: .utf8)
         let fields = stat[stat.range(of: ")")!.upperBound...].split(separator: " ")
         return Int(fields[11])! + Int(fields[12])!
+    }
+
+    /// The CPUs the calling thread may run on.
+    private func allowedCPUs() -> [Int] {
+        var cpus = [Int32](repeating: -1, count: 1024)
+        let count = edge_thread_cpus(&cpus, 1024)
+        return count > 0 ? cpus.prefix(Int(count)).map { Int($0) } : []
+    }
+
+    func testPinnedWorkersRunOnlyOnTheirCPU() throws {
+        let allowed = allowedCPUs()
+        try XCTSkipIf(allowed.isEmpty, "the CPU affinity cannot be read here")
+        let original = allowed
+        defer { restoreAffinity(original) }
+        // Two threads on the last allowed CPU and (when there is one) the first: each worker reports its set.
+        let cpus = allowed.count > 1 ? [allowed[allowed.count - 1], allowed[0]] : [allowed[0]]
+        let pool = try ThreadPool(threads: 3, cpus: cpus)
+        var seen = [[Int]](repeating: [], count: 3)
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        defer { pthread_mutex_destroy(lock); lock.deallocate() }
+        for _ in 0..<50 {
+            pool.parallelFor(64, grain: 1) { (_: Range<Int>, worker: Int) in
+                let mine = self.allowedCPUs()
+                pthread_mutex_lock(lock)
+                seen[worker] = mine
+                pthread_mutex_unlock(lock)
+                usleep(100)
+            }
+        }
+        XCTAssertEqual(seen[0], [cpus[0]], "worker 0 (the caller) on cpus[0]")
+        for worker in 1..<3 where !seen[worker].isEmpty {
+            XCTAssertEqual(seen[worker], [cpus[worker % cpus.count]], "worker \(worker)")
+        }
+        XCTAssertEqual(pool.cpus, cpus)
+    }
+
+    func testPinningToAMissingCPUFailsWithItsName() {
+        XCTAssertThrowsError(try ThreadPool(threads: 2, cpus: [CPUList.maxCPU])) { error in
+            guard case let .pinning(worker, cpu, system)? = error as? ThreadPoolError else {
+                return XCTFail("unexpected \(error)")
+            }
+            XCTAssertEqual(cpu, CPUList.maxCPU)
+            XCTAssertEqual(worker, 1)
+            XCTAssertEqual(system.code, EINVAL)
+            XCTAssertTrue((error as! ThreadPoolError).description.contains("cannot pin worker 1 to CPU 1023"))
+        }
+        XCTAssertThrowsError(try ThreadPool(threads: 1, cpus: [-1]))
+    }
+
+    func testCPUListParsing() {
+        XCTAssertEqual(CPUList.parse("4-7"), [4, 5, 6, 7])
+        XCTAssertEqual(CPUList.parse(" 0, 2 ,5-6"), [0, 2, 5, 6])
+        XCTAssertEqual(CPUList.parse(""), [])
+        XCTAssertEqual(CPUList.parse("3-3"), [3])
+        for bad in ["4-", "-4", "7-4", "a", "1,,2", "1-2-3", "1024", "1 2", ","] {
+            XCTAssertNil(CPUList.parse(bad), bad)
+        }
+    }
+
+    private func restoreAffinity(_ cpus: [Int]) {
+        // The test thread was pinned as worker 0: give it back every CPU it had (later pools inherit it).
+        var list = cpus.map { Int32($0) }
+        XCTAssertEqual(edge_set_thread_cpus(pthread_self(), &list, Int32(list.count)), 0)
     }
 }

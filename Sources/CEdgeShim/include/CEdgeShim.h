@@ -87,6 +87,12 @@ static inline void edge_cpu_relax(void) {
 
 /// Names the calling thread (at most 15 bytes are kept), as shown by `top -H` and /proc/self/task/*/comm.
 int edge_set_thread_name(const char *name);
+/// Restricts `thread` to the `count` CPUs `cpus` (pthread_setaffinity_np); 0 or an errno value (EINVAL for a
+/// CPU this system does not have, EPERM where a seccomp filter denies sched_setaffinity).
+int edge_set_thread_cpus(pthread_t thread, const int *cpus, int count);
+/// The CPUs the calling thread may run on, ascending, the first `capacity` into `cpus`; returns how many there
+/// are, or minus an errno value.
+int edge_thread_cpus(int *cpus, int capacity);
 
 /// Hardware capability bits of the CPU (AT_HWCAP), 0 where the platform has none.
 unsigned long edge_hwcap(void);
