@@ -54,7 +54,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Starts `threads - 1` worker pthreads (none for 1). With `cpus`, worker `w` is pinned to
     /// `cpus[w % cpus.count]`: workers 1... here (a CPU the system lacks, or a filter that denies the call, fails
-    /// the init), and worker 0, the thread that calls `parallelFor`, now and whenever a different thread calls it.
+    /// the init; so does one for worker 0), and worker 0, the thread that calls `parallelFor`, at its first call
+    /// and whenever a different thread calls it.
     public init(threads: Int, cpus: [Int] = []) throws(ThreadPoolError) {
         guard threads >= 1 && threads <= ThreadPool.maxThreads else { throw .badThreadCount(threads) }
         threadCount = threads
@@ -85,12 +86,16 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
         if !cpus.isEmpty {
+            // Worker 0 is whichever thread calls `parallelFor` (pinned then, see `pinCaller`); this one may only be
+            // loading the model. Its CPU is checked here, and the thread's own set restored afterwards.
+            var original = [Int32](repeating: 0, count: 1024)
+            let count = edge_thread_cpus(&original, 1024)
             let status = ThreadPool.pin(pthread_self(), to: cpus[0])
+            if count > 0 { _ = edge_set_thread_cpus(pthread_self(), &original, min(count, 1024)) }
             if status != 0 {
                 shutdown()
                 throw .pinning(worker: 0, cpu: cpus[0], SystemError("pthread_setaffinity_np", code: status))
             }
-            pinnedCaller = pthread_self()
         }
     }
 

@@ -181,6 +181,7 @@ final class ThreadPoolTests: XCTestCase {
         // Two threads on the last allowed CPU and (when there is one) the first: each worker reports its set.
         let cpus = allowed.count > 1 ? [allowed[allowed.count - 1], allowed[0]] : [allowed[0]]
         let pool = try ThreadPool(threads: 3, cpus: cpus)
+        XCTAssertEqual(allowedCPUs(), allowed, "creating the pool leaves the loading thread's CPUs alone")
         var seen = [[Int]](repeating: [], count: 3)
         let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(lock, nil)
