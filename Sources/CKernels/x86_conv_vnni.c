@@ -21,16 +21,8 @@ VNNI_TARGET static void window_row(const int8_t *row, int in_w, int cin, int pad
         return;
     }
     memset(dst, fill, side);
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
-    uint8_t *d = dst + side;
-    size_t i = 0;
-    for (; i + 64 <= body; i += 64)
-        _mm512_storeu_si512(d + i, _mm512_xor_si512(_mm512_loadu_si512(row + i), flip));
-    if (i < body) {
-        const __mmask64 m = ~(__mmask64)0 >> (64 - (body - i));
-        _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, row + i), flip));
-    }
-    memset(d + body, fill, side);
+    flip_bytes(row, dst + side, body);
+    memset(dst + side + body, fill, side);
 }
 
 // One tile: `mr` adjacent output pixels (their window bytes from `a8` on, `cin` apart) x `nv` panels; per tap

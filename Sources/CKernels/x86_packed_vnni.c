@@ -14,18 +14,10 @@
 // Rows of a + 128 (as unsigned bytes), PV_KC apart, the k past the chunk up to a multiple of 4 set to 0x80
 // (their weights are 0, so any value adds nothing; a fixed one keeps the kernel deterministic under tools).
 VNNI_TARGET static void flip_rows(int mr, int kc, const int8_t *a, size_t lda, uint8_t *a8) {
-    const __m512i flip = _mm512_set1_epi8((char)0x80);
     const int k4 = (kc + 3) & ~3;
     for (int r = 0; r < mr; r++) {
-        const int8_t *row = a + (size_t)r * lda;
         uint8_t *dst = a8 + (size_t)r * PV_KC;
-        int kk = 0;
-        for (; kk + 64 <= kc; kk += 64)
-            _mm512_storeu_si512(dst + kk, _mm512_xor_si512(_mm512_loadu_si512(row + kk), flip));
-        if (kk < kc) {
-            const __mmask64 m = ~(__mmask64)0 >> (64 - (kc - kk));
-            _mm512_storeu_si512(dst + kk, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, row + kk), flip));
-        }
+        flip_bytes(a + (size_t)r * lda, dst, (size_t)kc);
         for (int t = kc; t < k4; t++) dst[t] = 0x80;
     }
 }

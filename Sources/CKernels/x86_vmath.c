@@ -131,6 +131,14 @@ VM_TARGET static inline __mmask16 tail_mask(size_t left) {
     return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
 }
 
+// 16 lanes (`m` valid) stored at element `at` of a row that goes out as fp32 (`f32`) or, with `q8` non-NULL,
+// through Q into int8.
+VM_TARGET static inline void store_row16(__m512 y, __mmask16 m, float *f32, int8_t *q8, size_t at, __m512 inv,
+                                         __m512 zero) {
+    if (q8) _mm_mask_storeu_epi8(q8 + at, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
+    else _mm512_mask_storeu_ps(f32 + at, m, y);
+}
+
 VM_TARGET void vm_activate_f32__avx512(const float *x, float *out, size_t count, int act) {
     for (size_t i = 0; i < count; i += 16) {
         const __mmask16 m = tail_mask(count - i);
@@ -165,8 +173,7 @@ VM_TARGET void vm_attention_output__avx512(const int32_t *acc, int32_t correctio
         const __mmask16 m = tail_mask((size_t)(hd - c));
         const __m512i a = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + c), corr);
         const __m512 o = _mm512_div_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a), vs), zf);
-        if (out_q8) _mm_mask_storeu_epi8(out_q8 + c, m, _mm512_cvtepi32_epi8(quantize16(o, inv, zero)));
-        else _mm512_mask_storeu_ps(out_f32 + c, m, o);
+        store_row16(o, m, out_f32, out_q8, (size_t)c, inv, zero);
     }
 }
 
@@ -257,8 +264,9 @@ VM_TARGET static inline float lane16_tree(__m512 acc) {
 // waited on add latency; interleaving the rows' chains fills the pipes with the same operations per row.
 #define LN_ROWS 4
 VM_TARGET __attribute__((always_inline)) static inline void
-layer_norm_rows(const int nr, const float *x, size_t ldx, int c, const float *weight, const float *bias, float eps,
-                float *out_f32, int8_t *out_q8, size_t ldo, __m512 inv, __m512 zero) {
+layer_norm_rows(const int nr, size_t first, const float *x, size_t ldx, int c, const float *weight, const float *bias,
+                float eps, float *out_f32, int8_t *out_q8, size_t ldo, __m512 inv, __m512 zero) {
+    x += first * ldx;
     // lane16 sums: element i goes to lane i % 16; a masked tail leaves the other lanes untouched (adding 0 would
     // turn a -0 lane into +0).
     __m512 acc[LN_ROWS], mv[LN_ROWS], rs[LN_ROWS];
@@ -295,8 +303,7 @@ layer_norm_rows(const int nr, const float *x, size_t ldx, int c, const float *we
         for (int r = 0; r < nr; r++) {
             const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + (size_t)r * ldx + i), mv[r]);
             const __m512 y = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(d, rs[r]), w), b);
-            if (out_q8) _mm_mask_storeu_epi8(out_q8 + (size_t)r * ldo + i, m, _mm512_cvtepi32_epi8(quantize16(y, inv, zero)));
-            else _mm512_mask_storeu_ps(out_f32 + (size_t)r * ldo + i, m, y);
+            store_row16(y, m, out_f32, out_q8, (first + (size_t)r) * ldo + (size_t)i, inv, zero);
         }
     }
 }
@@ -307,11 +314,8 @@ VM_TARGET void vm_layer_norm_rows__avx512(const float *x, size_t ldx, int rows, 
     const __m512 inv = _mm512_set1_ps(inv_scale), zero = _mm512_set1_ps((float)zero_point);
     int r = 0;
     for (; r + LN_ROWS <= rows; r += LN_ROWS)
-        layer_norm_rows(LN_ROWS, x + (size_t)r * ldx, ldx, c, weight, bias, eps, out_f32 ? out_f32 + (size_t)r * ldo : NULL,
-                        out_q8 ? out_q8 + (size_t)r * ldo : NULL, ldo, inv, zero);
-    for (; r < rows; r++)
-        layer_norm_rows(1, x + (size_t)r * ldx, ldx, c, weight, bias, eps, out_f32 ? out_f32 + (size_t)r * ldo : NULL,
-                        out_q8 ? out_q8 + (size_t)r * ldo : NULL, ldo, inv, zero);
+        layer_norm_rows(LN_ROWS, (size_t)r, x, ldx, c, weight, bias, eps, out_f32, out_q8, ldo, inv, zero);
+    for (; r < rows; r++) layer_norm_rows(1, (size_t)r, x, ldx, c, weight, bias, eps, out_f32, out_q8, ldo, inv, zero);
 }
 
 #else

@@ -17,6 +17,18 @@
 #define PV_NV 3
 #endif
 
+// `n` bytes of a + 128 (a ^ 0x80, the unsigned operand of vpdpbusd): 64 per step, a masked tail.
+VNNI_TARGET __attribute__((always_inline)) static inline void flip_bytes(const int8_t *src, uint8_t *dst, size_t n) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        _mm512_storeu_si512(dst + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), flip));
+    if (i < n) {
+        const __mmask64 m = ~(__mmask64)0 >> (64 - (n - i));
+        _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+    }
+}
+
 // NUMERICS 3.4's per-column constants of one tile, prepared once per tile (not per row), split by the parity of
 // the column within its panel: `vpmuldq` multiplies the even int32 lanes (the low half of each 64-bit lane), so a
 // panel's 16 outputs are requantized as 8 even and 8 odd ones. (acc + bq) * M + round is computed as

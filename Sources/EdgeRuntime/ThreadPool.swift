@@ -77,24 +77,21 @@ public final class ThreadPool: @unchecked Sendable {
             }
             self.threads.append(thread)
             shared.registerThread(thread)
-            if !cpus.isEmpty {
-                let status = ThreadPool.pin(thread, to: cpus[worker % cpus.count])
-                if status != 0 {
-                    shutdown()
-                    throw .pinning(worker: worker, cpu: cpus[worker % cpus.count], SystemError("pthread_setaffinity_np", code: status))
-                }
+            if !cpus.isEmpty, let error = pin(thread, worker: worker) {
+                shutdown()
+                throw error
             }
         }
         if !cpus.isEmpty {
             // Worker 0 is whichever thread calls `parallelFor` (pinned then, see `pinCaller`); this one may only be
             // loading the model. Its CPU is checked here, and the thread's own set restored afterwards.
-            var original = [Int32](repeating: 0, count: 1024)
-            let count = edge_thread_cpus(&original, 1024)
-            let status = ThreadPool.pin(pthread_self(), to: cpus[0])
-            if count > 0 { _ = edge_set_thread_cpus(pthread_self(), &original, min(count, 1024)) }
-            if status != 0 {
+            var original = [Int32](repeating: 0, count: CPUList.maxCPU + 1)
+            let count = edge_thread_cpus(&original, Int32(original.count))
+            let error = pin(pthread_self(), worker: 0)
+            if count > 0 { _ = edge_set_thread_cpus(pthread_self(), &original, min(count, Int32(original.count))) }
+            if let error {
                 shutdown()
-                throw .pinning(worker: 0, cpu: cpus[0], SystemError("pthread_setaffinity_np", code: status))
+                throw error
             }
         }
     }
@@ -108,12 +105,15 @@ public final class ThreadPool: @unchecked Sendable {
         let me = pthread_self()
         if let pinned = pinnedCaller, pthread_equal(pinned, me) != 0 { return }
         pinnedCaller = me
-        _ = ThreadPool.pin(me, to: cpus[0])
+        _ = pin(me, worker: 0)
     }
 
-    private static func pin(_ thread: pthread_t, to cpu: Int) -> Int32 {
+    /// Restricts `thread` to worker `worker`'s CPU; the error when that fails.
+    private func pin(_ thread: pthread_t, worker: Int) -> ThreadPoolError? {
+        let cpu = cpus[worker % cpus.count]
         var one = Int32(truncatingIfNeeded: cpu)
-        return edge_set_thread_cpus(thread, &one, 1)
+        let status = edge_set_thread_cpus(thread, &one, 1)
+        return status == 0 ? nil : .pinning(worker: worker, cpu: cpu, SystemError("pthread_setaffinity_np", code: status))
     }
 
     deinit {

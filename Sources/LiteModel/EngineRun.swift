@@ -32,7 +32,7 @@ final class FrameBuffers {
         maxInstances = options.maxInstances
         rgb = .allocate(capacity: pixels * 3)
         lut = .allocate(capacity: 256)
-        let scratchCount = 2 * max(side, options.maxFrameWidth)  // the taps of either resize
+        let scratchCount = Preprocess.resizeTapCount(outWidth: max(side, options.maxFrameWidth))  // either resize
         resizeColumnCount = 3 * max(side, options.maxFrameWidth)
         resizeScratch = .allocate(capacity: scratchCount)
         gray = .allocate(capacity: pixels)

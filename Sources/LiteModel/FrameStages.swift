@@ -33,6 +33,10 @@ final class FrameStages: ParallelTask {
 
     private var stage = Stage.convert
     private var frame: UnsafePointer<UInt8>? = nil
+    /// The RGB8 image the input resize reads and its row stride: the frame itself when it is RGB8, else
+    /// `buffers.rgb` after the conversion.
+    private var image: UnsafePointer<UInt8>? = nil
+    private var imageRowBytes = 0
     private var width = 0, height = 0, rowBytes = 0
     private var format = PixelFormat.rgb8
     private var alpha: UnsafeMutablePointer<UInt8>? = nil
@@ -66,6 +70,7 @@ final class FrameStages: ParallelTask {
         self.height = height
         self.rowBytes = rowBytes
         self.format = format
+        (image, imageRowBytes) = format == .rgb8 ? (src, rowBytes) : (UnsafePointer(buffers.rgb), width * 3)
         self.alpha = alpha
         self.beta = beta
         graySums.update(repeating: 0, count: pool.threadCount)
@@ -133,20 +138,16 @@ final class FrameStages: ParallelTask {
         let b = buffers
         switch stage {
         case .convert:
-            // An RGB8 frame is read where it is (its rows `rowBytes` apart); other formats are converted first.
-            if format == .rgb8 {
-                for y in range { graySums[worker] &+= Preprocess.graySum(frame! + y * rowBytes, pixels: width) }
-                return
+            // An RGB8 frame is read where it is (`image`); other formats are converted into it first.
+            if format != .rgb8 {
+                Preprocess.convertRowsToRGB8(frame!, width: width, rowBytes: rowBytes, format: format, rows: range,
+                                             into: b.rgb)
             }
-            Preprocess.convertRowsToRGB8(frame!, width: width, rowBytes: rowBytes, format: format, rows: range,
-                                         into: b.rgb)
-            graySums[worker] &+= Preprocess.graySum(b.rgb + range.lowerBound * width * 3,
-                                                   pixels: range.count * width)
+            for y in range { graySums[worker] &+= Preprocess.graySum(image! + y * imageRowBytes, pixels: width) }
         case .resizeInput:
-            let (image, stride) = format == .rgb8 ? (frame!, rowBytes) : (UnsafePointer(b.rgb), width * 3)
-            Preprocess.resizeRows(image, srcW: width, srcH: height, channels: 3, srcRowBytes: stride, into: alpha!,
-                                  dstW: side, dstH: side,
-                                  rows: range, taps: b.resizeScratch, column: resizeColumns + worker * b.resizeColumnCount)
+            Preprocess.resizeRows(image!, srcW: width, srcH: height, channels: 3, srcRowBytes: imageRowBytes,
+                                  into: alpha!, dstW: side, dstH: side, rows: range, taps: b.resizeScratch,
+                                  column: resizeColumns + worker * b.resizeColumnCount)
             let start = range.lowerBound * side * 3
             Preprocess.applyLUT(b.lut, from: alpha! + start, into: beta! + start, count: range.count * side * 3)
         case .resizeMap:

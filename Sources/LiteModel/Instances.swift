@@ -153,20 +153,12 @@ public enum Instances {
     /// returns their count. Whole 8-byte words of background, or of foreground inside a run, are passed at once.
     static func findRuns(_ g: UnsafePointer<UInt8>, width: Int, threshold t: UInt8,
                          into runs: UnsafeMutablePointer<Int32>) -> Int {
-        // Per byte, bit 7 of `(b & 0x7f) + (127 - (t & 0x7f))` is set iff `b & 0x7f > t & 0x7f`, with no carry
-        // into the next byte; `| b` (t < 128) or `& b` (t >= 128) then gives bit 7 iff b > t.
-        let lanes: UInt64 = 0x0101_0101_0101_0101, high = 0x80 &* lanes, low = 0x7f &* lanes
-        let bias = UInt64(127 &- (t & 0x7f)) &* lanes
-        let upper = t >= 128
-        @inline(__always) func foreground(_ word: UInt64) -> UInt64 {
-            let above = (word & low) &+ bias
-            return (upper ? above & word : above | word) & high
-        }
+        let swar = ByteThreshold(t)
         var count = 0, x = 0, start = -1
         while x < width {
             if x & 7 == 0 && x + 8 <= width {
-                let fg = foreground(UnsafeRawPointer(g + x).loadUnaligned(as: UInt64.self))
-                if fg == (start < 0 ? 0 : high) {
+                let fg = swar.above(UnsafeRawPointer(g + x).loadUnaligned(as: UInt64.self))
+                if fg == (start < 0 ? 0 : ByteThreshold.high) {
                     x += 8
                     continue
                 }

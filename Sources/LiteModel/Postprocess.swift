@@ -25,3 +25,30 @@ public enum Postprocess {
     /// The gray level above which a pixel is foreground (the official `cv2.threshold(65)`).
     public static let foregroundThreshold: UInt8 = 65
 }
+
+/// `b > threshold` for the eight bytes of a word at once (SWAR): per byte, bit 7 of `(b & 0x7f) + (127 - (t & 0x7f))`
+/// is set iff `b & 0x7f > t & 0x7f`, with no carry into the next byte; `| b` (t < 128) or `& b` (t >= 128) then
+/// gives bit 7 iff b > t. Used where maps are scanned 8 bytes at a time (labelling, the RLE strips).
+struct ByteThreshold {
+    static let lanes: UInt64 = 0x0101_0101_0101_0101
+    /// Bit 7 of every byte: `above(word) == high` when all eight bytes are above the threshold.
+    static let high: UInt64 = 0x80 &* lanes
+    private let bias: UInt64
+    private let upper: Bool
+
+    init(_ threshold: UInt8) {
+        bias = UInt64(127 &- (threshold & 0x7f)) &* ByteThreshold.lanes
+        upper = threshold >= 128
+    }
+
+    /// Bit 7 of each byte set iff that byte of `word` is above the threshold; every other bit clear.
+    @inline(__always)
+    func above(_ word: UInt64) -> UInt64 {
+        let low = (word & (0x7f &* ByteThreshold.lanes)) &+ bias
+        return (upper ? low & word : low | word) & ByteThreshold.high
+    }
+
+    /// The same eight results as bits 0-7 (bit i for byte i, the word read little-endian).
+    @inline(__always)
+    func bits(_ word: UInt64) -> UInt64 { ((above(word) >> 7) &* 0x0102_0408_1020_4080) >> 56 }
+}

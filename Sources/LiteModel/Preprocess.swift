@@ -106,8 +106,11 @@ public enum Preprocess {
 
     /// Int32 scratch entries `resizeBilinear` needs: the output width's taps and one blended source row.
     public static func resizeScratchCount(outWidth: Int, inWidth: Int, channels: Int) -> Int {
-        2 * outWidth + inWidth * channels
+        resizeTapCount(outWidth: outWidth) + inWidth * channels
     }
+
+    /// Int32 entries of `resizeTaps` for an output width (a source index and a weight per output column).
+    static func resizeTapCount(outWidth: Int) -> Int { 2 * outWidth }
 
     /// Source index and 11-bit weight of output coordinate `x` (NUMERICS 7.3, half-pixel centres).
     @inline(__always)
@@ -128,10 +131,10 @@ public enum Preprocess {
         try require(srcW < 1 << 20 && srcH < 1 << 20 && dstW < 1 << 20 && dstH < 1 << 20, "resize_bilinear", "image too large")
         resizeTaps(srcW: srcW, dstW: dstW, into: scratch)
         resizeRows(src, srcW: srcW, srcH: srcH, channels: channels, srcRowBytes: srcW * channels, into: dst, dstW: dstW,
-                   dstH: dstH, rows: rows, taps: scratch, column: scratch + 2 * dstW)
+                   dstH: dstH, rows: rows, taps: scratch, column: scratch + resizeTapCount(outWidth: dstW))
     }
 
-    /// The horizontal taps of `resizeBilinear` (`2 * dstW` entries): computed once per
+    /// The horizontal taps of `resizeBilinear` (`resizeTapCount(outWidth: dstW)` entries): computed once per
     /// frame, then read by every row range.
     static func resizeTaps(srcW: Int, dstW: Int, into taps: UnsafeMutablePointer<Int32>) {
         for x in 0..<dstW {
@@ -141,8 +144,7 @@ public enum Preprocess {
     }
 
     /// Output rows `rows` of `resizeBilinear` (source rows `srcRowBytes` apart) with its taps precomputed; `column`
-    /// (srcW x channels Int32, private to
-    /// the caller's thread) holds a row's vertical blend. Blending the two source rows first, once per source
+    /// (srcW x channels Int32, private to the caller's thread) holds a row's vertical blend. Blending the two source rows first, once per source
     /// value, leaves two products per output value, and the sum is the same integer as the reference's
     /// `wy0 (wx0 a + wx1 b) + wy1 (wx0 c + wx1 d)`.
     static func resizeRows(_ src: UnsafePointer<UInt8>, srcW: Int, srcH: Int, channels: Int, srcRowBytes: Int,

@@ -66,17 +66,11 @@ public enum COCORLE {
                               into output: UnsafeMutableBufferPointer<UInt8>) throws(RLEError) -> Int {
         try checkSize(map.count, height: height, width: width)
         let base = map.baseAddress!
-        // Per byte, bit 7 of `(b & 0x7f) + (127 - (t & 0x7f))` is set iff `b & 0x7f > t & 0x7f` (no carry between
-        // bytes); `| b` (t < 128) or `& b` (t >= 128) makes it b > t. The multiply gathers the 8 bits.
-        let lanes: UInt64 = 0x0101_0101_0101_0101, high = 0x80 &* lanes, low = 0x7f &* lanes
-        let bias = UInt64(127 &- (threshold & 0x7f)) &* lanes, upper = threshold >= 128
+        let swar = ByteThreshold(threshold)
         return try encodeStrips(0..<width, height: height, width: width, scratch: scratch, into: output) { row, x0, count in
             var bits: UInt64 = 0, i = 0
             while i + 8 <= count {
-                let word = UnsafeRawPointer(base + row + x0 + i).loadUnaligned(as: UInt64.self)
-                let above = (word & low) &+ bias
-                let fg = ((upper ? above & word : above | word) & high) >> 7
-                bits |= ((fg &* 0x0102_0408_1020_4080) >> 56) << UInt64(i)
+                bits |= swar.bits(UnsafeRawPointer(base + row + x0 + i).loadUnaligned(as: UInt64.self)) << UInt64(i)
                 i += 8
             }
             while i < count {

@@ -145,8 +145,6 @@ final class GraphBuilder {
         return copy
     }
 
-    /// Whether this (bound) pass copies the file tensors frames read: only when the weights are packed, since
-    /// then the mapping is otherwise unused after load (unpacked kernels read their weights from it).
     /// `list` copied to load-time memory (plain values only; empty while planning, when no step runs), so the
     /// kernels holding it stay trivially copyable.
     func stored<T>(_ list: [T]) -> UnsafeBufferPointer<T> {
@@ -156,6 +154,8 @@ final class GraphBuilder {
         return UnsafeBufferPointer(start: p, count: list.count)
     }
 
+    /// Whether this (bound) pass copies the file tensors frames read: only when the weights are packed, since
+    /// then the mapping is otherwise unused after load (unpacked kernels read their weights from it).
     var copiesFileTensors: Bool { bound && constants != nil && QGemmKernel.selected.usesPackedWeights }
     func wf(_ name: String) throws(GraphError) -> UnsafePointer<Float> {
         try modelTensor(name, .f32).bytes.baseAddress!.assumingMemoryBound(to: Float.self)

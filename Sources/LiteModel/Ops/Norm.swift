@@ -13,6 +13,16 @@ public enum RowOutput {
         switch self { case .f32(_, let ld), .qs8(_, let ld, _, _): return ld }
     }
 
+    /// Row `row` as the C row kernels take it: the fp32 destination, or the int8 one with its `Q` constants.
+    @inline(__always)
+    func kernelArguments(row: Int) -> (f32: UnsafeMutablePointer<Float>?, q8: UnsafeMutablePointer<Int8>?,
+                                       invScale: Float, zeroPoint: Int32) {
+        switch self {
+        case .f32(let p, let ld): return (p + row * ld, nil, 0, 0)
+        case .qs8(let p, let ld, let inv, let z): return (nil, p + row * ld, inv, z)
+        }
+    }
+
     @inline(__always)
     func store(_ y: Float, row: Int, col: Int) {
         switch self {
@@ -54,15 +64,9 @@ public struct LayerNorm {
     public func run(rows: Range<Int>) {
         let cf = Float(c)
         if VectorKernels.usesAVX512 {
-            let first = rows.lowerBound, count = Int32(rows.count)
-            switch output {
-            case .f32(let p, let ld):
-                vm_layer_norm_rows__avx512(x + first * ldx, ldx, count, Int32(c), weight, bias, eps, p + first * ld, nil,
-                                           ld, 0, 0)
-            case .qs8(let p, let ld, let inv, let z):
-                vm_layer_norm_rows__avx512(x + first * ldx, ldx, count, Int32(c), weight, bias, eps, nil, p + first * ld,
-                                           ld, inv, z)
-            }
+            let o = output.kernelArguments(row: rows.lowerBound)
+            vm_layer_norm_rows__avx512(x + rows.lowerBound * ldx, ldx, Int32(rows.count), Int32(c), weight, bias, eps,
+                                       o.f32, o.q8, output.ld, o.invScale, o.zeroPoint)
             return
         }
         for r in rows {

@@ -15,11 +15,10 @@ extension QAttentionHead {
         while j < blockN {
             var c = 0
             while c < blockC {
-                var r = (UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0))
                 @inline(__always) func row(_ t: Int) -> UInt64 {
                     UInt64(littleEndian: UnsafeRawPointer(v + ((j &+ t) &* ld &+ c)).loadUnaligned(as: UInt64.self))
                 }
-                r = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+                var r = (row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
                 @inline(__always) func swap(_ a: inout UInt64, _ b: inout UInt64, _ s: UInt64, _ m: UInt64) {
                     let t = ((a &>> s) ^ b) & m
                     a ^= t &<< s
@@ -172,12 +171,8 @@ extension QAttentionHead {
     func outputRow(_ acc: UnsafePointer<Int32>, z: Int32, row: Int) {
         let zf = Float(z), zCorrection = zv &* z, hd = headDim
         if VectorKernels.usesAVX512 {
-            switch output {
-            case .f32(let p, let ld):
-                vm_attention_output__avx512(acc, zCorrection, vScale, zf, Int32(hd), p + row * ld, nil, 0, 0)
-            case .qs8(let p, let ld, let inv, let zo):
-                vm_attention_output__avx512(acc, zCorrection, vScale, zf, Int32(hd), nil, p + row * ld, inv, zo)
-            }
+            let o = output.kernelArguments(row: row)
+            vm_attention_output__avx512(acc, zCorrection, vScale, zf, Int32(hd), o.f32, o.q8, o.invScale, o.zeroPoint)
             return
         }
         var c = 0
