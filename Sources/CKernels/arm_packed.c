@@ -1,15 +1,36 @@
-// AArch64 dot-product int8 GEMM over weights packed once at load in the 16c4 layout of the VNNI kernel
-// (qs8_pack_16c4, pack.c): one 16-byte register holds four k of four columns, and `sdot` by lane multiplies it
-// by four k of one row, so every accumulator lane is one output and no horizontal sums are needed (the
-// unpacked 4x4 kernel folds each of its 16 accumulators). Like the other dot-product code this exists only in
-// builds whose target has the extension (cross/build's cortex-a76 variant).
+// AArch64 int8 GEMMs over weights packed once at load in the 16c4 layout of the VNNI kernel (qs8_pack_16c4,
+// pack.c): a tile is 4 rows x 16 columns of int32 accumulators in 16 registers, every lane one output (no
+// horizontal sums), finished by the raw / dequantizing / requantizing stores of arm_tile.h.
+//  - `__neondot` (ARMv8.2 dot product): one 16-byte load holds four k of four columns and `sdot` by lane
+//    multiplies it by four k of one row. Only in builds whose target has the extension (cross/build's cortex-a76
+//    variant): the armv8-a build must hold no ARMv8.1+ instruction (cross/qemu-test checks it).
+//  - `__neon_mlal_lane` (any AArch64, e.g. Cortex-A72): `ld4` splits a panel's 64 bytes into the four k of 16
+//    columns, each widened to int16 and multiplied by one k of a row (a - z_a, widened once per chunk) with
+//    `smlal` by lane; no row sums are needed.
 #include "CKernels.h"
 #include <string.h>
 
-#if defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
-#include <arm_neon.h>
+#if defined(__aarch64__)
+#include "arm_tile.h"
 
-#define PN_KC QS8_PACKED_MAX_K_REQUANT  // k per chunk of interleaved activations on the stack (4 rows x 1 KiB)
+// Which of the three outputs a kernel call writes: raw int32 (`scale`, `rq` NULL), float through NUMERICS 3.3
+// (`scale`, `bias`) or int8 through 3.4 (`rq`, one K chunk only).
+typedef struct {
+    const float *scale, *bias;
+    const qs8_requant_cols *rq;
+    void *out;
+    size_t ldo;
+} pn_output;
+
+// Rows i .. i + mr of the output: int32 / float rows or int8 rows.
+static inline int32_t *pn_rows32(const pn_output *o, int i) {
+    return o->rq ? NULL : (int32_t *)o->out + (size_t)i * o->ldo;
+}
+static inline int8_t *pn_rows8(const pn_output *o, int i) {
+    return o->rq ? (int8_t *)o->out + (size_t)i * o->ldo : NULL;
+}
+
+#if defined(__ARM_FEATURE_DOTPROD)
 
 // Four rows interleaved by quads of k: a4[16 j + 4 r + t] = a[r][4 j + t], zero past the chunk and for rows
 // past `mr`, so one 16-byte load feeds lane r of `sdot` for row r. (The weights past K are zero as well.)
@@ -31,19 +52,24 @@ static void interleave_rows(int mr, int kc, const int8_t *a, size_t lda, int8_t 
     acc[r][2] = vdotq_laneq_s32(acc[r][2], y2, x, r);                \
     acc[r][3] = vdotq_laneq_s32(acc[r][3], y3, x, r);
 
-void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
-                                     const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo) {
-    const size_t panel = (size_t)16 * (size_t)((k + 3) & ~3);
-    int8_t a4[4 * PN_KC] __attribute__((aligned(16)));
-    for (int i = 0; i < m; i += 4) {
-        const int mr = m - i < 4 ? m - i : 4;
+// Inlined into each entry point, so each is one copy with its output kind constant-folded (as on x86).
+__attribute__((always_inline)) static inline void
+dot_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, const int8_t *packed, const int32_t *w_sum,
+         const pn_output *o) {
+    const size_t panel = (size_t)PN_NR * (size_t)((k + 3) & ~3);
+    int8_t a4[PN_MR * PN_KC] __attribute__((aligned(16)));
+    for (int i = 0; i < m; i += PN_MR) {
+        const int mr = m - i < PN_MR ? m - i : PN_MR;
         for (int k0 = 0; k0 < k; k0 += PN_KC) {
-            const int kc = k - k0 < PN_KC ? k - k0 : PN_KC, quads = (kc + 3) / 4;
+            const int kc = k - k0 < PN_KC ? k - k0 : PN_KC, quads = (kc + 3) / 4, accumulate = k0 > 0;
+            const float *scale = k0 + kc == k ? o->scale : NULL;  // int32 partial sums until the last chunk
             interleave_rows(mr, kc, a + (size_t)i * lda + k0, lda, a4);
-            const int8_t *w = packed + (size_t)k0 * 16;
-            for (int c = 0; c < n; c += 16, w += panel) {
-                int32x4_t acc[4][4];
-                for (int r = 0; r < 4; r++)
+            const int8_t *w = packed + (size_t)k0 * PN_NR;
+            for (int c = 0; c < n; c += PN_NR, w += panel) {
+                int32x4_t acc[PN_MR][4];
+                #pragma GCC unroll 4
+                for (int r = 0; r < PN_MR; r++)
+                    #pragma GCC unroll 4
                     for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
                 for (int j = 0; j < quads; j++) {
                     const int8x16_t x = vld1q_s8(a4 + 16 * j);
@@ -55,34 +81,176 @@ void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_
                     SDOT_ROW(2)
                     SDOT_ROW(3)
                 }
-                // The zero-point correction z_a * sum_k w, once per output (in the first K chunk).
-                const int nc = n - c < 16 ? n - c : 16;
-                int32_t sums[16] = {0};
-                if (k0 == 0) memcpy(sums, w_sum + c, (size_t)nc * 4);
-                for (int r = 0; r < mr; r++) {
-                    int32_t *o = out + (size_t)(i + r) * ldo + c;
-                    for (int q = 0; q < 4 && 4 * q < nc; q++) {
-                        int32x4_t v = vsubq_s32(acc[r][q], vmulq_n_s32(vld1q_s32(sums + 4 * q), a_zero));
-                        int32_t lanes[4] = {0};
-                        const int cols = nc - 4 * q < 4 ? nc - 4 * q : 4;
-                        if (k0 > 0) {
-                            memcpy(lanes, o + 4 * q, (size_t)cols * 4);
-                            v = vaddq_s32(v, vld1q_s32(lanes));
-                        }
-                        vst1q_s32(lanes, v);
-                        memcpy(o + 4 * q, lanes, (size_t)cols * 4);
+                const int nc = n - c < PN_NR ? n - c : PN_NR;
+                if (!accumulate) {  // the zero-point correction z_a * sum_k w, once per output (first K chunk)
+                    int32_t sums[PN_NR] = {0};
+                    memcpy(sums, w_sum + c, (size_t)nc * 4);
+                    #pragma GCC unroll 4
+                    for (int q = 0; q < 4; q++) {
+                        const int32x4_t corr = vmulq_n_s32(vld1q_s32(sums + 4 * q), a_zero);
+                        #pragma GCC unroll 4
+                        for (int r = 0; r < PN_MR; r++) acc[r][q] = vsubq_s32(acc[r][q], corr);
                     }
                 }
+                pn_tile_finish(acc, mr, nc, c, pn_rows32(o, i), o->ldo, accumulate, scale, o->bias, o->rq,
+                               pn_rows8(o, i));
             }
         }
     }
 }
 
-#else
+void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                     const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo) {
+    const pn_output o = {NULL, NULL, NULL, out, ldo};
+    dot_gemm(m, n, k, a, lda, a_zero, packed, w_sum, &o);
+}
+
+void qs8_gemm_packed_4x16c4_dequant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                             const float *bias, float *out, size_t ldo) {
+    const pn_output o = {scale, bias, NULL, out, ldo};
+    dot_gemm(m, n, k, a, lda, a_zero, packed, w_sum, &o);
+}
+
+void qs8_gemm_packed_4x16c4_requant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
+                                             int8_t *out, size_t ldo) {
+    if (k > QS8_PACKED_MAX_K_REQUANT) return;  // the caller checks: one K chunk keeps every sum in registers
+    const pn_output o = {NULL, NULL, &rq, out, ldo};
+    dot_gemm(m, n, k, a, lda, a_zero, packed, w_sum, &o);
+}
+
+#else  // AArch64 without the dot product: the `__neondot` entry points exist and do nothing.
+
+#define PN_NO_NEONDOT 1
+
+#endif  // __ARM_FEATURE_DOTPROD
+
+// Rows of a - z_a widened to int16, PN_KC apart, zero past the chunk up to a multiple of 4 and for rows past
+// `mr` (|a - z_a| <= 255: QGemm checks z_a is an int8).
+static void widen_rows(int mr, int kc, const int8_t *a, size_t lda, int32_t a_zero, int16_t *a16) {
+    const int k4 = (kc + 3) & ~3;
+    const int16x8_t z = vdupq_n_s16((int16_t)a_zero);
+    for (int r = 0; r < PN_MR; r++) {
+        int16_t *dst = a16 + (size_t)r * PN_KC;
+        if (r >= mr) {
+            memset(dst, 0, (size_t)k4 * 2);
+            continue;
+        }
+        const int8_t *row = a + (size_t)r * lda;
+        int kk = 0;
+        for (; kk + 8 <= kc; kk += 8) vst1q_s16(dst + kk, vsubq_s16(vmovl_s8(vld1_s8(row + kk)), z));
+        for (; kk < kc; kk++) dst[kk] = (int16_t)(row[kk] - a_zero);
+        for (; kk < k4; kk++) dst[kk] = 0;
+    }
+}
+
+// One k (lane t of the rows' int16x4 quads) of 16 columns (int8 register `yt`) into every row's accumulators.
+#define MLAL_K(yt, t)                                                           \
+    {                                                                           \
+        const int16x8_t wl = vmovl_s8(vget_low_s8(yt)), wh = vmovl_high_s8(yt); \
+        _Pragma("GCC unroll 4") for (int r = 0; r < PN_MR; r++) {               \
+            acc[r][0] = vmlal_lane_s16(acc[r][0], vget_low_s16(wl), x[r], t);   \
+            acc[r][1] = vmlal_high_lane_s16(acc[r][1], wl, x[r], t);            \
+            acc[r][2] = vmlal_lane_s16(acc[r][2], vget_low_s16(wh), x[r], t);   \
+            acc[r][3] = vmlal_high_lane_s16(acc[r][3], wh, x[r], t);            \
+        }                                                                       \
+    }
+
+__attribute__((always_inline)) static inline void
+mlal_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, const int8_t *packed, const pn_output *o) {
+    const size_t panel = (size_t)PN_NR * (size_t)((k + 3) & ~3);
+    int16_t a16[PN_MR * PN_KC] __attribute__((aligned(16)));
+    for (int i = 0; i < m; i += PN_MR) {
+        const int mr = m - i < PN_MR ? m - i : PN_MR;
+        for (int k0 = 0; k0 < k; k0 += PN_KC) {
+            const int kc = k - k0 < PN_KC ? k - k0 : PN_KC, quads = (kc + 3) / 4, accumulate = k0 > 0;
+            const float *scale = k0 + kc == k ? o->scale : NULL;
+            widen_rows(mr, kc, a + (size_t)i * lda + k0, lda, a_zero, a16);
+            const int8_t *w = packed + (size_t)k0 * PN_NR;
+            for (int c = 0; c < n; c += PN_NR, w += panel) {
+                int32x4_t acc[PN_MR][4];
+                #pragma GCC unroll 4
+                for (int r = 0; r < PN_MR; r++)
+                    #pragma GCC unroll 4
+                    for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+                for (int j = 0; j < quads; j++) {
+                    const int8x16x4_t y = vld4q_s8(w + 64 * (size_t)j);  // y.val[t][q] = w[c + q][k0 + 4 j + t]
+                    int16x4_t x[PN_MR];
+                    #pragma GCC unroll 4
+                    for (int r = 0; r < PN_MR; r++) x[r] = vld1_s16(a16 + (size_t)r * PN_KC + 4 * j);
+                    MLAL_K(y.val[0], 0)
+                    MLAL_K(y.val[1], 1)
+                    MLAL_K(y.val[2], 2)
+                    MLAL_K(y.val[3], 3)
+                }
+                pn_tile_finish(acc, mr, n - c < PN_NR ? n - c : PN_NR, c, pn_rows32(o, i), o->ldo, accumulate,
+                               scale, o->bias, o->rq, pn_rows8(o, i));
+            }
+        }
+    }
+}
+
+void qs8_gemm_packed_4x16c4__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                            const int8_t *packed, int32_t *out, size_t ldo) {
+    const pn_output o = {NULL, NULL, NULL, out, ldo};
+    mlal_gemm(m, n, k, a, lda, a_zero, packed, &o);
+}
+
+void qs8_gemm_packed_4x16c4_dequant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, const float *scale,
+                                                    const float *bias, float *out, size_t ldo) {
+    const pn_output o = {scale, bias, NULL, out, ldo};
+    mlal_gemm(m, n, k, a, lda, a_zero, packed, &o);
+}
+
+void qs8_gemm_packed_4x16c4_requant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, qs8_requant_cols rq,
+                                                    int8_t *out, size_t ldo) {
+    if (k > QS8_PACKED_MAX_K_REQUANT) return;
+    const pn_output o = {NULL, NULL, &rq, out, ldo};
+    mlal_gemm(m, n, k, a, lda, a_zero, packed, &o);
+}
+
+#else  // not AArch64
+
+#define PN_NO_NEONDOT 1
+
+void qs8_gemm_packed_4x16c4__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                            const int8_t *packed, int32_t *out, size_t ldo) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)out; (void)ldo;
+}
+void qs8_gemm_packed_4x16c4_dequant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, const float *scale,
+                                                    const float *bias, float *out, size_t ldo) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)scale; (void)bias; (void)out;
+    (void)ldo;
+}
+void qs8_gemm_packed_4x16c4_requant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, qs8_requant_cols rq,
+                                                    int8_t *out, size_t ldo) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)rq; (void)out; (void)ldo;
+}
+
+#endif  // __aarch64__
+
+#if defined(PN_NO_NEONDOT)  // no dot product in this build: its entry points do nothing
 
 void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                      const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo) {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)w_sum; (void)out; (void)ldo;
+}
+void qs8_gemm_packed_4x16c4_dequant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                             const float *bias, float *out, size_t ldo) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)w_sum; (void)scale;
+    (void)bias; (void)out; (void)ldo;
+}
+void qs8_gemm_packed_4x16c4_requant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
+                                             int8_t *out, size_t ldo) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)a_zero; (void)packed; (void)w_sum; (void)rq; (void)out;
+    (void)ldo;
 }
 
 #endif

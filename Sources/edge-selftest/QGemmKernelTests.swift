@@ -8,7 +8,8 @@ func registerQGemmKernelTests(_ registry: inout TestRegistry) {
         printLine("  int8 GEMM kernels: " + kernelNames(QGemmKernel.available) + "; selected " + QGemmKernel.selected.name)
         #if arch(arm64)
         t.expect(QGemmKernel.neon.isAvailable, "plain NEON must exist on every aarch64 build")
-        let expected: QGemmKernel = QGemmKernel.neondotPacked.isAvailable ? .neondotPacked : .neon
+        t.expect(QGemmKernel.neonPacked.isAvailable, "the packed plain NEON kernel must exist on every aarch64 build")
+        let expected: QGemmKernel = QGemmKernel.neondotPacked.isAvailable ? .neondotPacked : .neonPacked
         t.expect(QGemmKernel.selected == expected, "selected " + QGemmKernel.selected.name + ", expected " + expected.name)
         #else
         t.expect(QGemmKernel.selected.isAvailable, "the selected kernel must be available")
@@ -42,12 +43,84 @@ func registerQGemmKernelTests(_ registry: inout TestRegistry) {
             }
         }
     }
-    registry.add("Kernels/requantize epilogue through the blocked path") { t in
-        var seed: UInt64 = 9
-        let c = KernelCase(m: 37, n: 300, k: 77, seed: &seed)
-        for kernel in fastKernels() {
-            compareExact(&t, c.requant(kernel), c.requant(.scalarRef), kernel.name + " requant")
+    registry.add("Kernels/both epilogues equal the reference") { t in
+        var rng = SelftestRNG(9)
+        // M and N off every tile, K of one chunk, exactly 1024, and across chunks (requant then takes the blocked
+        // path through the raw kernel).
+        for (m, n, k) in [(37, 300, 77), (16, 128, 64), (1, 129, 3), (9, 33, 1500), (8, 8, 1025), (5, 17, 1024)] {
+            var seed = UInt64(m * 7919 + n * 31 + k)
+            let c = KernelCase(m: m, n: n, k: k, seed: &seed)
+            var e = EpilogueConstants(n: n, rng: &rng, longK: k > 500)
+            let ref = c.epilogues(.scalarRef, e)
+            var distinct = Set<Int8>()
+            for q in ref.requant { distinct.insert(q) }
+            t.expect(distinct.count > min(20, m * n / 4), "requant outputs should spread over int8 " + shapeText(m, n, k))
+            for kernel in fastKernels() {
+                let got = c.epilogues(kernel, e)
+                compareExact(&t, got.dequant, ref.dequant, kernel.name + " dequant " + shapeText(m, n, k))
+                compareExact(&t, got.requant, ref.requant, kernel.name + " requant " + shapeText(m, n, k))
+            }
+            e.scale[0] = 0  // the test can fail: a changed constant changes the reference
+            t.expect(c.epilogues(.scalarRef, e).dequant != ref.dequant, "dequant must read its scale")
         }
+    }
+    registry.add("Kernels/requantize with extreme constants") { t in
+        // Multipliers 0, Int32.min/max and random, every shift 0...63, biases and zero points anywhere in Int32,
+        // extreme inputs: the fused epilogues' 64-bit arithmetic and saturation against `requantize`.
+        var rng = SelftestRNG(11)
+        for (m, n, k, fill) in [(9, 64, 40, nil), (5, 23, 1024, Int8(-128)), (4, 17, 3, Int8(127))] as [(Int, Int, Int, Int8?)] {
+            var seed = UInt64(n)
+            let c = KernelCase(m: m, n: n, k: k, seed: &seed, aZero: fill.map { $0 < 0 ? 127 : -128 }, fillA: fill,
+                               fillW: fill)
+            var e = EpilogueConstants(n: n, rng: &rng, longK: false)
+            let special: [Int32] = [0, Int32.min, Int32.max]
+            for i in 0..<n {
+                let any32 = Int32(truncatingIfNeeded: rng.next())
+                e.mult[i] = i % 4 == 3 ? special[(i / 4) % 3] : any32
+                e.qbias[i] = Int32(truncatingIfNeeded: rng.next())
+                e.zout[i] = i % 2 == 0 ? Int32(rng.int(-300...300)) : Int32(truncatingIfNeeded: rng.next())
+                e.shift[i] = Int32(i % 64)
+            }
+            let ref = c.epilogues(.scalarRef, e).requant
+            if fill == nil {
+                var distinct = Set<Int8>()
+                for q in ref { distinct.insert(q) }
+                t.expect(distinct.count > 2, "requant outputs should not all clamp")
+            }
+            for kernel in fastKernels() {
+                compareExact(&t, c.epilogues(kernel, e).requant, ref, kernel.name + " extreme requant " + shapeText(m, n, k))
+            }
+        }
+    }
+    registry.add("Kernels/packed variants read the packed weights") { t in
+        // A packed variant must compute from `QGemm.packed`, not fall back to its unpacked sibling: weights packed
+        // from another matrix change its result.
+        var seed: UInt64 = 10
+        let c = KernelCase(m: 13, n: 29, k: 45, seed: &seed)
+        var swapped = c
+        let other = KernelCase(m: 13, n: 29, k: 45, seed: &seed)
+        swapped.packed8c2 = other.packed8c2
+        swapped.packed16c4 = other.packed16c4
+        let ref = c.run(.scalarRef)
+        for kernel in QGemmKernel.available where kernel.usesPackedWeights {
+            compareExact(&t, c.run(kernel), ref, kernel.name + " packed")
+            t.expect(swapped.run(kernel) != ref, kernel.name + " must read the packed weights")
+        }
+    }
+}
+
+/// Per-column constants of both epilogues (NUMERICS 3.3 and 3.4), random in the ranges the converter writes.
+struct EpilogueConstants {
+    var scale: [Float], fbias: [Float], mult: [Int32], shift: [Int32], qbias: [Int32], zout: [Int32]
+
+    init(n: Int, rng: inout SelftestRNG, longK: Bool) {
+        scale = rng.floats(n, 1e-4, 1e-2)
+        fbias = rng.floats(n, -1, 1)
+        mult = (0..<n).map { _ in Int32(rng.int((1 << 30)...Int(Int32.max))) }
+        // Long K: larger sums, so larger shifts keep the requantized values spread over int8.
+        shift = (0..<n).map { _ in Int32(rng.int(longK ? 41...44 : 36...42)) }
+        qbias = (0..<n).map { _ in Int32(rng.int(-5000...5000)) }
+        zout = (0..<n).map { _ in Int32(rng.int(-20...20)) }
     }
 }
 
@@ -135,31 +208,30 @@ struct KernelCase {
         return out
     }
 
-    func requant(_ kernel: QGemmKernel) -> [Int8] {
-        var out = [Int8](repeating: 0, count: m * n)
-        var mult = [Int32](repeating: 0, count: n), shift = mult, bias = mult, zero = mult
-        for c in 0..<n {
-            mult[c] = Int32(1 << 30) + Int32(c * 7_654_321 % (1 << 30))
-            shift[c] = Int32(37 + c % 4)
-            bias[c] = Int32(c * 37 % 10_000 - 5000)
-            zero[c] = Int32(c % 41 - 20)
-        }
+    /// Both epilogues of `kernel` with the constants `e`: the float outputs' bit patterns and the int8 outputs.
+    func epilogues(_ kernel: QGemmKernel, _ e: EpilogueConstants) -> (dequant: [UInt32], requant: [Int8]) {
+        var f = [Float](repeating: .nan, count: m * n), q = [Int8](repeating: 0, count: m * n)
         withPacked(for: kernel) { pw in
         a.withUnsafeBufferPointer { a in w.withUnsafeBufferPointer { w in sums.withUnsafeBufferPointer { s in
-            mult.withUnsafeBufferPointer { mu in shift.withUnsafeBufferPointer { sh in
-                bias.withUnsafeBufferPointer { bi in zero.withUnsafeBufferPointer { ze in
-                    out.withUnsafeMutableBufferPointer { o in
-                        let p = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: bi.baseAddress!,
-                                               zeroPoint: ze.baseAddress!)
-                        guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
-                                                 w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
-                                                 packed: pw, output: .requant(o.baseAddress!, ld: n, p)) else { return }
-                        qs8GemmRun(g, rows: 0..<m, kernel: kernel)
-                    }
-                } }
+            e.scale.withUnsafeBufferPointer { sc in e.fbias.withUnsafeBufferPointer { fb in
+            e.mult.withUnsafeBufferPointer { mu in e.shift.withUnsafeBufferPointer { sh in
+            e.qbias.withUnsafeBufferPointer { qb in e.zout.withUnsafeBufferPointer { zo in
+            f.withUnsafeMutableBufferPointer { fo in q.withUnsafeMutableBufferPointer { qo in
+                let deq = QDequantParams(scale: sc.baseAddress!, bias: fb.baseAddress!)
+                let req = QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!, bias: qb.baseAddress!,
+                                         zeroPoint: zo.baseAddress!)
+                for output in [QGemmOutput.dequant(fo.baseAddress!, ld: n, deq), .requant(qo.baseAddress!, ld: n, req)] {
+                    guard let g = try? QGemm(m: m, n: n, k: k, a: a.baseAddress!, lda: lda, aZero: aZero,
+                                             w: w.baseAddress!, ldw: ldw, wRowSums: s.baseAddress!,
+                                             packed: pw, output: output) else { return }
+                    qs8GemmRun(g, rows: 0..<m, kernel: kernel)
+                }
+            } }
+            } }
+            } }
             } }
         } } }
         }
-        return out
+        return (f.map { $0.bitPattern }, q)
     }
 }

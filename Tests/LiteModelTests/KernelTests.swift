@@ -78,6 +78,7 @@ final class KernelTests: XCTestCase {
         #if arch(x86_64)
         if QGemmKernel.avx2.isAvailable { XCTAssertNotEqual(QGemmKernel.selected, .swift2x4) }
         XCTAssertFalse(QGemmKernel.neon.isAvailable)
+        XCTAssertFalse(QGemmKernel.neonPacked.isAvailable)
         #endif
         XCTAssertTrue(QGemmKernel.selected.isAvailable)
         print("KernelTests: available " + QGemmKernel.available.map(\.name).joined(separator: ", ")

@@ -125,6 +125,30 @@ void vm_rel_terms_qs8__avx512(const int8_t *q, int32_t zq, const int8_t *table, 
 /// raw int32 outputs. A no-op unless ckernels_has_neondot().
 void qs8_gemm_packed_4x16c4__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
                                      const int8_t *packed, const int32_t *w_sum, int32_t *out, size_t ldo);
+/// qs8_gemm_packed_4x16c4__neondot finished with NUMERICS 3.3's dequantization into float rows `ldo` apart.
+void qs8_gemm_packed_4x16c4_dequant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                             const float *bias, float *out, size_t ldo);
+/// qs8_gemm_packed_4x16c4__neondot finished with NUMERICS 3.4's requantization into int8 rows `ldo` bytes apart,
+/// bit-exact with the Swift reference; K <= 1024 (larger K writes nothing, as the x86 requant kernels).
+void qs8_gemm_packed_4x16c4_requant__neondot(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                             const int8_t *packed, const int32_t *w_sum, qs8_requant_cols rq,
+                                             int8_t *out, size_t ldo);
+/// AArch64 plain NEON (no dot product: Cortex-A72, A53) over qs8_pack_16c4 weights: `ld4` splits each quad of k of
+/// a 16-column panel into four registers of one k, widened to int16 and multiplied by one k of each of 4 rows
+/// (a - z_a widened once per 1024 k) with `smlal` by lane into 16 accumulators (no row sums); raw int32 outputs.
+/// A no-op unless ckernels_has_aarch64().
+void qs8_gemm_packed_4x16c4__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero,
+                                            const int8_t *packed, int32_t *out, size_t ldo);
+/// qs8_gemm_packed_4x16c4__neon_mlal_lane finished with NUMERICS 3.3's dequantization into float rows `ldo` apart.
+void qs8_gemm_packed_4x16c4_dequant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, const float *scale,
+                                                    const float *bias, float *out, size_t ldo);
+/// qs8_gemm_packed_4x16c4__neon_mlal_lane finished with NUMERICS 3.4's requantization into int8 rows `ldo` bytes
+/// apart, bit-exact with the Swift reference; K <= 1024 (larger K writes nothing).
+void qs8_gemm_packed_4x16c4_requant__neon_mlal_lane(int m, int n, int k, const int8_t *a, size_t lda,
+                                                    int32_t a_zero, const int8_t *packed, qs8_requant_cols rq,
+                                                    int8_t *out, size_t ldo);
 /// LayerNorm of `rows` rows of `c` values, `ldx` apart (NUMERICS 5: lane16 mean and variance,
 /// `((x - mean) * rs) * w + b`), into `out_f32`, or with `out_q8` non-NULL into int8 through Q(inv_scale, zero_point),
 /// output rows `ldo` apart. Four rows at a time (their sums' add chains interleaved). AVX-512, bit-exact with

@@ -25,6 +25,9 @@ public enum QGemmKernel: Int, CaseIterable {
     case neondotPacked
     /// `qs8_gemm_raw_2x4__neon` (AArch64 baseline NEON).
     case neon
+    /// `qs8_gemm_packed_4x16c4__neon_mlal_lane` (AArch64 baseline NEON) over weights packed at load; `neon` for a
+    /// GEMM without them.
+    case neonPacked
 
     /// The name used by EDGE_QGEMM_KERNEL and in benchmark output.
     public var name: String {
@@ -38,6 +41,7 @@ public enum QGemmKernel: Int, CaseIterable {
         case .neondot: return "neondot_4x4"
         case .neondotPacked: return "neondot_packed_4x16"
         case .neon: return "neon_2x4"
+        case .neonPacked: return "neon_packed_4x16"
         }
     }
 
@@ -48,20 +52,21 @@ public enum QGemmKernel: Int, CaseIterable {
         case .avx512vnni, .avx512vnniPacked: return ckernels_has_x86() != 0 && edge_cpu_has_avx512vnni() != 0
         case .avx2, .avx2Packed: return ckernels_has_x86() != 0 && edge_cpu_has_avx2() != 0
         case .neondot, .neondotPacked: return ckernels_has_neondot() != 0 && (edge_hwcap() & (1 << 20)) != 0  // HWCAP_ASIMDDP
-        case .neon: return ckernels_has_aarch64() != 0
+        case .neon, .neonPacked: return ckernels_has_aarch64() != 0
         }
     }
 
     /// Every variant this CPU can run, fastest-preferred first.
     public static var available: [QGemmKernel] {
-        [.avx512vnniPacked, .avx512vnni, .avx2Packed, .avx2, .neondotPacked, .neondot, .neon, .swift2x4, .scalarRef].filter { $0.isAvailable }
+        [.avx512vnniPacked, .avx512vnni, .avx2Packed, .avx2, .neondotPacked, .neondot, .neonPacked, .neon, .swift2x4,
+         .scalarRef].filter { $0.isAvailable }
     }
 
     /// The layout of the weights the variant reads packed at load (`QGemm.packed`); the graph packs only for these.
     public var packLayout: QPackLayout? {
         switch self {
         case .avx2Packed: return .panels8c2
-        case .avx512vnniPacked, .neondotPacked: return .panels16c4
+        case .avx512vnniPacked, .neondotPacked, .neonPacked: return .panels16c4
         default: return nil
         }
     }
@@ -96,14 +101,15 @@ public func qs8GemmRun(_ g: QGemm, rows: Range<Int>, kernel: QGemmKernel) {
     switch kernel {
     case .scalarRef: qs8_gemm__scalar_ref(g, rows: rows)
     case .swift2x4: qs8_gemm_2x4__swift(g, rows: rows)
-    case .avx2Packed, .avx512vnniPacked, .neondotPacked:
+    case .avx2Packed, .avx512vnniPacked, .neondotPacked, .neonPacked:
         let rows = rows.clamped(to: 0..<g.m)
         // qs8GemmC runs a packed variant's unpacked sibling (qs8GemmRaw maps them).
         guard let packed = g.packed, packed.layout == kernel.packLayout else { return qs8GemmC(g, rows: rows, kernel: kernel) }
         switch kernel {
         case .avx2Packed: qs8GemmPacked(g, rows: rows, packed: packed)
         case .avx512vnniPacked: qs8GemmPackedVNNI(g, rows: rows, packed: packed)
-        default: qs8GemmPackedNeonDot(g, rows: rows, packed: packed)
+        case .neondotPacked: qs8GemmPackedNeon(g, rows: rows, packed: packed, dot: true)
+        default: qs8GemmPackedNeon(g, rows: rows, packed: packed, dot: false)
         }
     default: qs8GemmC(g, rows: rows.clamped(to: 0..<g.m), kernel: kernel)
     }
@@ -203,19 +209,42 @@ func qs8GemmPackedVNNI(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeig
     }
 }
 
-/// The packed dot-product kernel: raw outputs straight from it, the epilogues over 4 x 64 blocks of its
-/// accumulators on the stack (1 KiB) through the Swift epilogue, as the unpacked AArch64 kernels do.
-func qs8GemmPackedNeonDot(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeights) {
+/// The packed AArch64 kernels (`sdot` when `dot`, else `smlal` by lane), as `qs8GemmPacked` does the AVX2 one:
+/// raw, dequantized and (K <= 1024) requantized outputs straight from the kernel.
+func qs8GemmPackedNeon(_ g: QGemm, rows: Range<Int>, packed weights: QPackedWeights, dot: Bool) {
     guard !rows.isEmpty else { return }
-    let packed = weights.bytes, k32 = Int32(g.k)
-    if case .raw(let out, let ld) = g.output {
-        qs8_gemm_packed_4x16c4__neondot(Int32(rows.count), Int32(g.n), k32, g.a + rows.lowerBound * g.lda, g.lda,
-                                        g.aZero, packed, g.wRowSums, out + rows.lowerBound * ld, ld)
-        return
-    }
-    qs8BlockedEpilogue(g, rows: rows, mc: 4, nc: 64) { acc, i, c, mr, nr in
-        qs8_gemm_packed_4x16c4__neondot(Int32(mr), Int32(nr), k32, g.a + i * g.lda, g.lda, g.aZero,
-                                        qs8PackedColumns(weights, k: g.k, from: c)!.bytes, g.wRowSums + c, acc, nr)
+    let packed = weights.bytes, a = g.a + rows.lowerBound * g.lda, m32 = Int32(rows.count), n32 = Int32(g.n)
+    let k32 = Int32(g.k)
+    switch g.output {
+    case .raw(let out, let ld):
+        let o = out + rows.lowerBound * ld
+        if dot { qs8_gemm_packed_4x16c4__neondot(m32, n32, k32, a, g.lda, g.aZero, packed, g.wRowSums, o, ld) }
+        else { qs8_gemm_packed_4x16c4__neon_mlal_lane(m32, n32, k32, a, g.lda, g.aZero, packed, o, ld) }
+    case .dequant(let out, let ld, let p):
+        let o = out + rows.lowerBound * ld
+        if dot {
+            qs8_gemm_packed_4x16c4_dequant__neondot(m32, n32, k32, a, g.lda, g.aZero, packed, g.wRowSums, p.scale,
+                                                    p.bias, o, ld)
+        } else {
+            qs8_gemm_packed_4x16c4_dequant__neon_mlal_lane(m32, n32, k32, a, g.lda, g.aZero, packed, p.scale, p.bias,
+                                                           o, ld)
+        }
+    case .requant(let out, let ld, let p) where g.k <= Int(QS8_PACKED_MAX_K_REQUANT):
+        let cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+        let o = out + rows.lowerBound * ld
+        if dot { qs8_gemm_packed_4x16c4_requant__neondot(m32, n32, k32, a, g.lda, g.aZero, packed, g.wRowSums, cols, o, ld) }
+        else { qs8_gemm_packed_4x16c4_requant__neon_mlal_lane(m32, n32, k32, a, g.lda, g.aZero, packed, cols, o, ld) }
+    case .requant:
+        // Longer K: 4 x 64 accumulators = 1 KiB on the stack through the Swift epilogue.
+        qs8BlockedEpilogue(g, rows: rows, mc: 4, nc: 64) { acc, i, c, mr, nr in
+            let w = qs8PackedColumns(weights, k: g.k, from: c)!.bytes, a = g.a + i * g.lda
+            if dot {
+                qs8_gemm_packed_4x16c4__neondot(Int32(mr), Int32(nr), k32, a, g.lda, g.aZero, w, g.wRowSums + c, acc,
+                                                nr)
+            } else {
+                qs8_gemm_packed_4x16c4__neon_mlal_lane(Int32(mr), Int32(nr), k32, a, g.lda, g.aZero, w, acc, nr)
+            }
+        }
     }
 }
 
@@ -227,7 +256,7 @@ func qs8GemmRaw(_ kernel: QGemmKernel, m: Int, n: Int, k: Int, a: UnsafePointer<
     case .avx512vnni, .avx512vnniPacked: qs8_gemm_raw_4x4__avx512vnni(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .avx2, .avx2Packed: qs8_gemm_raw_2x4__avx2(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .neondot, .neondotPacked: qs8_gemm_raw_4x4__neondot(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
-    case .neon: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
+    case .neon, .neonPacked: qs8_gemm_raw_2x4__neon(m32, n32, k32, a, lda, aZero, w, ldw, wSum, out, ldo)
     case .scalarRef, .swift2x4: break
     }
 }

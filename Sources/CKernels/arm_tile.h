@@ -1,0 +1,109 @@
+// The AArch64 packed tiles' shared pieces (internal header of CKernels): 4 rows x 16 columns of int32
+// accumulators (4 x 4 registers), and their raw / dequantized / requantized stores, used by the dot-product
+// kernel and the plain NEON one (arm_packed.c). Only for aarch64 builds.
+#ifndef CKERNELS_ARM_TILE_H
+#define CKERNELS_ARM_TILE_H
+#include "CKernels.h"
+#include <arm_neon.h>
+#include <string.h>
+
+#define PN_MR 4                          // rows per tile
+#define PN_NR 16                         // columns per tile: one packed panel (qs8_pack_16c4)
+#define PN_KC QS8_PACKED_MAX_K_REQUANT   // k per chunk of prepared activations on the stack
+
+// NUMERICS 3.4's per-column constants of one 16-column tile, prepared once per tile (not per row). As on x86,
+// (acc + bq) * M + round is computed as acc * M + (bq * M + round): the same wrapping int64 value, one `smull`
+// per output. Shifts masked to 0..63 and the rounding term 1 << ((shift - 1) & 63), like Swift's `&<<` / `&>>`;
+// `nshift` is the negated count (`sshl` by a negative count shifts right, arithmetically). Per quarter q of 4
+// columns: [q][0] its low two, [q][1] its high two.
+typedef struct {
+    int32x4_t mult[4];
+    int64x2_t add[4][2], nshift[4][2], zero[4][2];
+} pn_rq_tile;
+
+static inline void pn_rq_prepare(const qs8_requant_cols *rq, int c, int nc, pn_rq_tile *t) {
+    int32_t m[PN_NR] = {0}, b[PN_NR] = {0}, s[PN_NR] = {0}, z[PN_NR] = {0};
+    const size_t cols = (size_t)(nc < PN_NR ? nc : PN_NR) * 4;
+    memcpy(m, rq->multiplier + c, cols);
+    memcpy(b, rq->bias + c, cols);
+    memcpy(s, rq->shift + c, cols);
+    memcpy(z, rq->zero_point + c, cols);
+    for (int q = 0; q < 4; q++) {
+        t->mult[q] = vld1q_s32(m + 4 * q);
+        for (int h = 0; h < 2; h++) {
+            const int j = 4 * q + 2 * h;
+            // In uint64_t: the sum wraps (as Swift's &+) where int64_t would overflow.
+            const int64_t add[2] = {(int64_t)((uint64_t)((int64_t)b[j] * m[j]) + ((uint64_t)1 << ((s[j] - 1) & 63))),
+                                    (int64_t)((uint64_t)((int64_t)b[j + 1] * m[j + 1]) +
+                                              ((uint64_t)1 << ((s[j + 1] - 1) & 63)))};
+            const int64_t nshift[2] = {-(int64_t)(s[j] & 63), -(int64_t)(s[j + 1] & 63)};
+            const int64_t zero[2] = {z[j], z[j + 1]};
+            t->add[q][h] = vld1q_s64(add);
+            t->nshift[q][h] = vld1q_s64(nshift);
+            t->zero[q][h] = vld1q_s64(zero);
+        }
+    }
+}
+
+// Requantization of one quarter's 4 outputs exactly as the Swift reference `requantize` (wrapping 64-bit sums of
+// exact products); the clamp to int8 is the saturating narrowings 64 -> 32 -> 16 bits (the last one by the caller).
+static inline int16x4_t pn_rq4(int32x4_t acc, const pn_rq_tile *t, int q) {
+    int64x2_t lo = vaddq_s64(vmull_s32(vget_low_s32(acc), vget_low_s32(t->mult[q])), t->add[q][0]);
+    int64x2_t hi = vaddq_s64(vmull_high_s32(acc, t->mult[q]), t->add[q][1]);
+    lo = vaddq_s64(vshlq_s64(lo, t->nshift[q][0]), t->zero[q][0]);
+    hi = vaddq_s64(vshlq_s64(hi, t->nshift[q][1]), t->zero[q][1]);
+    return vqmovn_s32(vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi)));
+}
+
+// One row of a tile (columns c .. c + nc, at most 16) stored: raw int32 (added to the partial sums of earlier K
+// chunks when `accumulate`), dequantized float (NUMERICS 3.3: float(acc) * scale, then + bias, two rounded
+// operations: `vmulq`/`vaddq` intrinsics are never contracted into a fused multiply-add) or requantized int8.
+__attribute__((always_inline)) static inline void
+pn_store_row(int32x4_t acc[4], int nc, int c, int32_t *o, int accumulate, const float *scale, const float *bias,
+             const pn_rq_tile *rqt, int8_t *q8) {
+    if (rqt) {
+        const int8x16_t v = vcombine_s8(vqmovn_s16(vcombine_s16(pn_rq4(acc[0], rqt, 0), pn_rq4(acc[1], rqt, 1))),
+                                        vqmovn_s16(vcombine_s16(pn_rq4(acc[2], rqt, 2), pn_rq4(acc[3], rqt, 3))));
+        if (nc >= PN_NR) {
+            vst1q_s8(q8, v);
+        } else {
+            int8_t bytes[PN_NR];
+            vst1q_s8(bytes, v);
+            memcpy(q8, bytes, (size_t)nc);
+        }
+        return;
+    }
+    for (int q = 0; q < 4 && 4 * q < nc; q++) {
+        const int cols = nc - 4 * q < 4 ? nc - 4 * q : 4, cq = c + 4 * q;
+        int32_t lanes[4] = {0};
+        float sl[4] = {0}, bl[4] = {0};
+        int32x4_t v = acc[q];
+        if (accumulate) {
+            memcpy(lanes, o + 4 * q, (size_t)cols * 4);
+            v = vaddq_s32(v, vld1q_s32(lanes));
+        }
+        if (scale) {
+            memcpy(sl, scale + cq, (size_t)cols * 4);
+            memcpy(bl, bias + cq, (size_t)cols * 4);
+            const float32x4_t y = vaddq_f32(vmulq_f32(vcvtq_f32_s32(v), vld1q_f32(sl)), vld1q_f32(bl));
+            v = vreinterpretq_s32_f32(y);
+        }
+        vst1q_s32(lanes, v);
+        memcpy(o + 4 * q, lanes, (size_t)cols * 4);
+    }
+}
+
+// The end of a tile of `mr` rows (columns c .. c + nc): each row through pn_store_row into `out` (int32 / float
+// rows `ldo` apart) or `q8` (int8 rows `ldo` bytes apart).
+__attribute__((always_inline)) static inline void
+pn_tile_finish(int32x4_t acc[PN_MR][4], int mr, int nc, int c, int32_t *out, size_t ldo, int accumulate,
+               const float *scale, const float *bias, const qs8_requant_cols *rq, int8_t *q8) {
+    pn_rq_tile rqt;
+    if (rq) pn_rq_prepare(rq, c, nc, &rqt);
+    #pragma GCC unroll 4
+    for (int r = 0; r < mr; r++)
+        pn_store_row(acc[r], nc, c, out ? out + (size_t)r * ldo + c : NULL, accumulate, scale, bias,
+                     rq ? &rqt : NULL, q8 ? q8 + (size_t)r * ldo + c : NULL);
+}
+
+#endif
