@@ -271,7 +271,7 @@ func f32ConvCases(_ t: inout TestContext) throws(OpError) {
 
 func transposedConvCases(_ t: inout TestContext) throws(OpError) {
     var rng = SelftestRNG(12)
-    for (h, w, cin, cout) in [(1, 1, 1, 1), (3, 5, 4, 6), (4, 2, 7, 3), (5, 3, 17, 5)] {
+    for (h, w, cin, cout) in [(1, 1, 1, 1), (3, 5, 4, 6), (4, 2, 7, 3), (5, 3, 17, 5), (2, 5, 8, 8), (2, 3, 16, 16)] {
         let what = "convT " + shapeName(h, w, cin) + "->" + String(cout)
         let x = rng.int8s(h * w * cin), wt = rng.int8s(4 * cout * cin, -127...127), z = Int32(rng.int(-128...127))
         var sums = [Int32](repeating: 0, count: 4 * cout)
@@ -292,6 +292,25 @@ func transposedConvCases(_ t: inout TestContext) throws(OpError) {
             conv.run(inRows: 0..<1, reference: reference)
             conv.run(inRows: 1..<h, reference: reference)
             t.expectSame(out, want, what + (reference ? " (reference)" : " (fast)"))
+        }
+        // Weights packed as tap pairs for the selected kernel: one GEMM per row and tap pair on a dense output,
+        // per-tap GEMMs on a wider one (ld = cout + 3), both equal to the direct definition.
+        guard let layout = QGemmKernel.selected.packLayout else { continue }
+        var packed = [Int8](repeating: 0, count: QConvTranspose2x2.packedBytes(outC: cout, inC: cin, layout: layout))
+        QConvTranspose2x2.packWeights(wt, outC: cout, inC: cin, layout: layout, into: &packed)
+        for ld in [cout, cout + 3] {
+            let out = filled(4 * h * w * ld, Int32(-7))
+            defer { out.deallocate() }
+            try packed.withUnsafeBufferPointer { p throws(OpError) in
+                try QConvTranspose2x2(inH: h, inW: w, inC: cin, outC: cout, input: x, inputZero: z, weights: wt,
+                                      weightRowSums: sums, packedWeights: QPackedWeights(p.baseAddress!, layout: layout),
+                                      output: .raw(out.baseAddress!, ld: ld)).run(inRows: 0..<h)
+            }
+            var wrong = 0
+            for pixel in 0..<(4 * h * w) {
+                for co in 0..<ld where out[pixel * ld + co] != (co < cout ? want[pixel * cout + co] : -7) { wrong += 1 }
+            }
+            t.expect(wrong == 0, what + " packed pairs, ld " + String(ld) + ": " + String(wrong) + " cells differ")
         }
     }
 }

@@ -137,6 +137,62 @@ final class OpsConvTests: XCTestCase {
         }
     }
 
+    /// The fast path with weights packed as tap pairs, for every packed kernel: one GEMM of 2 outC columns per input
+    /// row and dy on a dense output, per-tap GEMMs (a tap's panels, or the unpacked sibling off a panel edge) on a
+    /// wider one; raw, dequantized and requantized outputs equal the per-tap scalar reference.
+    func testTransposedConv2x2PackedPairsEqualReference() throws {
+        let packedKernels = QGemmKernel.available.filter { $0.usesPackedWeights }
+        guard !packedKernels.isEmpty else { throw XCTSkip("no packed kernel on this CPU") }
+        var rng = TestRNG(13)
+        defer { QGemmKernel.force(nil) }
+        for (h, w, cin, cout) in [(3, 5, 4, 6), (2, 3, 8, 8), (4, 2, 7, 3), (2, 9, 16, 16), (3, 4, 8, 24), (2, 11, 12, 4)] {
+            let x = rng.int8s(h * w * cin), wt = rng.int8s(4 * cout * cin, -127...127), z = Int32(rng.int(-128...127))
+            let sums = rowSums(wt, n: 4 * cout, k: cin)
+            let scale = rng.floats(4 * cout, 0.001, 0.01), fbias = rng.floats(4 * cout)
+            let mult = (0..<(4 * cout)).map { _ in Int32(rng.int((1 << 30)...Int(Int32.max))) }
+            let shift = (0..<(4 * cout)).map { _ in Int32(rng.int(36...40)) }
+            let qbias = (0..<(4 * cout)).map { _ in Int32(rng.int(-3000...3000)) }, zout = (0..<(4 * cout)).map { _ in Int32(rng.int(-9...9)) }
+            for kernel in packedKernels {
+                let layout = kernel.packLayout!
+                var packed = [Int8](repeating: 0, count: QConvTranspose2x2.packedBytes(outC: cout, inC: cin, layout: layout))
+                wt.withUnsafeBufferPointer { wp in packed.withUnsafeMutableBufferPointer {
+                    QConvTranspose2x2.packWeights(wp.baseAddress!, outC: cout, inC: cin, layout: layout, into: $0.baseAddress!)
+                } }
+                for ld in [cout, cout + 5] {
+                    let cells = 4 * h * w * ld
+                    func run(_ reference: Bool, _ make: (UnsafeMutableRawPointer) -> QGemmOutput, bytes: Int) throws -> [UInt8] {
+                        var out = [UInt8](repeating: 0xA5, count: cells * bytes)
+                        QGemmKernel.force(kernel)
+                        try packed.withUnsafeBufferPointer { p in try out.withUnsafeMutableBytes { o in
+                            try QConvTranspose2x2(inH: h, inW: w, inC: cin, outC: cout, input: x, inputZero: z, weights: wt,
+                                                  weightRowSums: sums, packedWeights: QPackedWeights(p.baseAddress!, layout: layout),
+                                                  output: make(o.baseAddress!)).run(inRows: 0..<h, reference: reference)
+                        } }
+                        QGemmKernel.force(nil)
+                        return out
+                    }
+                    try scale.withUnsafeBufferPointer { sc in try fbias.withUnsafeBufferPointer { fb in
+                    try mult.withUnsafeBufferPointer { mu in try shift.withUnsafeBufferPointer { sh in
+                    try qbias.withUnsafeBufferPointer { qb in try zout.withUnsafeBufferPointer { zo in
+                        let outputs: [(String, Int, (UnsafeMutableRawPointer) -> QGemmOutput)] = [
+                            ("raw", 4, { .raw($0.assumingMemoryBound(to: Int32.self), ld: ld) }),
+                            ("dequant", 4, { .dequant($0.assumingMemoryBound(to: Float.self), ld: ld,
+                                                      QDequantParams(scale: sc.baseAddress!, bias: fb.baseAddress!)) }),
+                            ("requant", 1, { .requant($0.assumingMemoryBound(to: Int8.self), ld: ld,
+                                                      QRequantParams(multiplier: mu.baseAddress!, shift: sh.baseAddress!,
+                                                                     bias: qb.baseAddress!, zeroPoint: zo.baseAddress!)) }),
+                        ]
+                        for (name, bytes, make) in outputs {
+                            let fast = try run(false, make, bytes: bytes), ref = try run(true, make, bytes: bytes)
+                            XCTAssertEqual(fast, ref, "\(kernel.name) \(name) convT \(h)x\(w)x\(cin)->\(cout) ld \(ld)")
+                            XCTAssertTrue(ref.contains { $0 != 0xA5 })
+                        }
+                    } } } } } }
+                }
+            }
+        }
+    }
+
     func testConvGeometryRejectsNonsense() {
         XCTAssertThrowsError(try ConvGeometry(inH: 0, inW: 4, inC: 1, outC: 1, kernel: 1))
         XCTAssertThrowsError(try ConvGeometry(inH: 4, inW: 4, inC: 1, outC: 1, kernel: 5))

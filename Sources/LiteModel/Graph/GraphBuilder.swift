@@ -172,8 +172,9 @@ final class GraphBuilder {
     }
 
     /// An int8 layer's weights `[O, K]`, their row sums and, when the selected GEMM kernel reads them, the
-    /// weights packed for it in `blocks` row blocks (nil otherwise); both computed once, in the bound pass, and
-    /// counted as constants.
+    /// weights packed for it in `blocks` row blocks one after another (a transposed conv's two tap pairs), so
+    /// each block's GEMM finds whole panels (nil otherwise); both computed once, in the bound pass, and counted
+    /// as constants.
     func qweights(_ layer: String, blocks: Int = 1) throws(GraphError) -> QWeights {
         let t = try modelTensor(layer + ".weight", .i8, fromFile: true)
         guard t.shape.count == 2 else { throw .badTensor(name: t.name, reason: "not 2-D") }
@@ -184,8 +185,6 @@ final class GraphBuilder {
         qs8RowSums(w, n: o, k: k, into: sums)
         var packed: QPackedWeights? = nil
         if let layout = QGemmKernel.selected.packLayout {
-            // `blocks` row blocks packed one after another (a transposed conv's taps), so each block's GEMM finds
-            // whole panels whatever the block height.
             let rows = o / blocks, bytes = qs8PackedBytes(n: rows, k: k, layout: layout)
             let p = constants.allocate(Int8.self, count: blocks * bytes)
             for b in 0..<blocks { qs8PackWeights(w + b * rows * k, n: rows, k: k, layout: layout, into: p + b * bytes) }

@@ -236,8 +236,9 @@ public struct QConvTranspose2x2 {
     public let inputZero: Int32
     public let weights: UnsafePointer<Int8>
     public let weightRowSums: UnsafePointer<Int32>
-    /// The four taps' `[outC, inC]` weight blocks, each packed by `qs8PackWeights`, one after another (for the
-    /// packed kernels), or nil.
+    /// The two tap pairs' `[2 outC, inC]` weight blocks (taps (dy, 0) and (dy, 1): rows `2 dy outC ..<
+    /// 2 (dy + 1) outC`), each packed by `qs8PackWeights` (`QConvTranspose2x2.packWeights`), one after the other;
+    /// or nil.
     public let packedWeights: QPackedWeights?
     public let output: QGemmOutput
 
@@ -252,21 +253,51 @@ public struct QConvTranspose2x2 {
         self.weightRowSums = weightRowSums; self.packedWeights = packedWeights; self.output = output
     }
 
+    /// Bytes of `packWeights`' output for `layout`.
+    public static func packedBytes(outC: Int, inC: Int, layout: QPackLayout) -> Int {
+        2 * qs8PackedBytes(n: 2 * outC, k: inC, layout: layout)
+    }
+
+    /// Packs `[4 outC, inC]` weights for `packedWeights`: the two tap pairs one after the other.
+    public static func packWeights(_ w: UnsafePointer<Int8>, outC: Int, inC: Int, layout: QPackLayout,
+                                   into packed: UnsafeMutablePointer<Int8>) {
+        let pair = qs8PackedBytes(n: 2 * outC, k: inC, layout: layout)
+        for dy in 0..<2 {
+            qs8PackWeights(w + dy * 2 * outC * inC, n: 2 * outC, k: inC, layout: layout, into: packed + dy * pair)
+        }
+    }
+
     /// Computes the output rows produced by input rows `inRows` (two output rows each).
+    ///
+    /// With a dense output (`ld == outC`) taps (dy, 0) and (dy, 1) of input pixel x write output pixels 2x and
+    /// 2x + 1 of one row, which are adjacent: one GEMM of `2 outC` columns per input row and dy (rows `2 ld`
+    /// apart) instead of two of `outC` (the decoder's 8-32 channels fill a packed panel and the calls halve).
     public func run(inRows: Range<Int>, reference: Bool = false) {
         let ld: Int
         switch output { case .dequant(_, let l, _), .requant(_, let l, _), .raw(_, let l): ld = l }
         let outW = 2 * inW
+        let pairBytes = packedWeights.map { qs8PackedBytes(n: 2 * outC, k: inC, layout: $0.layout) } ?? 0
+        @inline(__always) func pairPacked(_ dy: Int) -> QPackedWeights? {
+            packedWeights.map { QPackedWeights($0.bytes + dy * pairBytes, layout: $0.layout) }
+        }
         for y in inRows.clamped(to: 0..<inH) {
+            let a = input + y * inW * inC
+            if ld == outC && !reference {
+                for dy in 0..<2 {
+                    let out = output.rebased(offset: (2 * y + dy) * outW * ld, ld: 2 * ld, channelOffset: dy * 2 * outC)
+                    try! QGemm(m: inW, n: 2 * outC, k: inC, a: a, lda: inC, aZero: inputZero,
+                               w: weights + dy * 2 * outC * inC, wRowSums: weightRowSums + dy * 2 * outC,
+                               packed: pairPacked(dy), output: out).run()
+                }
+                continue
+            }
             for tap in 0..<4 {
                 let dy = tap >> 1, dx = tap & 1
                 let out = output.rebased(offset: ((2 * y + dy) * outW + dx) * ld, ld: 2 * ld, channelOffset: tap * outC)
-                let gemm = try! QGemm(m: inW, n: outC, k: inC, a: input + y * inW * inC, lda: inC, aZero: inputZero,
+                // A tap's columns within its pair's panels (nil off a panel edge: the unpacked sibling runs).
+                let gemm = try! QGemm(m: inW, n: outC, k: inC, a: a, lda: inC, aZero: inputZero,
                                       w: weights + tap * outC * inC, wRowSums: weightRowSums + tap * outC,
-                                      packed: packedWeights.map { p in
-                                          QPackedWeights(p.bytes + tap * qs8PackedBytes(n: outC, k: inC, layout: p.layout),
-                                                         layout: p.layout)
-                                      }, output: out)
+                                      packed: qs8PackedColumns(pairPacked(dy), k: inC, from: dx * outC), output: out)
                 if reference { qs8_gemm__scalar_ref(gemm, rows: 0..<inW) } else { gemm.run() }
             }
         }
