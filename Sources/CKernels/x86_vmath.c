@@ -45,9 +45,10 @@ VM_TARGET static inline __m512 neg(__m512 x) {  // the scalar prefix minus: a si
 
 // exp32 (NUMERICS 4.1), as exp32x8.
 VM_TARGET static inline __m512 exp16(__m512 x) {
-    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.0f), _CMP_LT_OQ), x, _mm512_set1_ps(-87.0f));
-    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(88.0f), _CMP_GT_OQ), x, _mm512_set1_ps(88.0f));
-    x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x, _mm512_setzero_ps());
+    // Clamp to [-87, 88], NaN to 0: vmaxps / vminps return their second operand when either is NaN, so the NaN
+    // survives both and is then replaced (4 instructions instead of three compare-and-blend pairs).
+    x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
+    x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, x, _CMP_ORD_Q), x);
     const __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, LOG2E), MAGIC), MAGIC);
     __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, LN2HI));
     r = _mm512_sub_ps(r, _mm512_mul_ps(n, LN2LO));
@@ -67,7 +68,7 @@ VM_TARGET static inline __m512 exp16(__m512 x) {
 // numeratorExp32 (NUMERICS 6 step 4), as numeratorExp32x8.
 VM_TARGET static inline __m512 numexp16(__m512 d) {
     const __m512 low = _mm512_set1_ps(-17.0f);
-    const __m512 x = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(d, low, _CMP_GT_OQ), low, d);
+    const __m512 x = _mm512_max_ps(d, low);  // d > -17 ? d : -17, NaN to -17 (vmaxps returns `low` then)
     const __m512 n = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(x, LOG2E), MAGIC), MAGIC);
     const __m512 r = _mm512_sub_ps(x, _mm512_mul_ps(n, F(0x3f317218)));
     __m512 p = F(0x3d2912db);

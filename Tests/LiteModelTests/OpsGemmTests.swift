@@ -103,6 +103,22 @@ final class OpsGemmTests: XCTestCase {
         }
     }
 
+    /// `qs8RowSums` (16 bytes per step, then a byte tail) against a plain sum: K around 16, row strides, extremes.
+    func testRowSumsEqualThePlainSum() {
+        var rng = TestRNG(21)
+        for (n, k, ldw) in [(1, 1, 1), (3, 15, 17), (5, 16, 16), (4, 17, 20), (2, 31, 33), (7, 256, 259), (1, 4099, 4099)] {
+            for fill in [nil, Int8(-128), Int8(127)] as [Int8?] {
+                let w = fill.map { [Int8](repeating: $0, count: n * ldw) } ?? rng.int8s(n * ldw)
+                var got = [Int32](repeating: 99, count: n)
+                w.withUnsafeBufferPointer { wp in
+                    got.withUnsafeMutableBufferPointer { qs8RowSums(wp.baseAddress!, n: n, k: k, ldw: ldw, into: $0.baseAddress!) }
+                }
+                let want = (0..<n).map { c in (0..<k).reduce(Int32(0)) { $0 + Int32(w[c * ldw + $1]) } }
+                XCTAssertEqual(got, want, "n=\(n) k=\(k) ldw=\(ldw) fill=\(String(describing: fill))")
+            }
+        }
+    }
+
     func testQGemmRejectsBadShapes() throws {
         var out = [Int32](repeating: 0, count: 4)
         let a = [Int8](repeating: 0, count: 4), w = a, s = [Int32](repeating: 0, count: 4)
