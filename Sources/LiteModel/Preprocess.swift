@@ -1,4 +1,5 @@
 import CEdgeShim
+import CKernels
 
 // Pre-processing of NUMERICS 7: frame -> RGB8, the gamma LUT from the full-size frame, the integer
 // bilinear resize, and the per-channel normalise-and-quantize tables. Integer except the LUT (float64
@@ -72,8 +73,16 @@ public enum Preprocess {
         }
     }
 
-    /// `Σ g` over packed RGB8 pixels, `g = (4899 R + 9617 G + 1868 B + 8192) >> 14` (OpenCV's gray).
+    /// `Σ g` over packed RGB8 pixels, `g = (4899 R + 9617 G + 1868 B + 8192) >> 14` (OpenCV's gray): the AVX-512
+    /// VBMI or NEON kernel where there is one, else `graySumScalar`; all equal.
     public static func graySum(_ rgb: UnsafePointer<UInt8>, pixels: Int) -> UInt64 {
+        if VectorKernels.usesVBMI { return pre_gray_sum_rgb8__avx512vbmi(rgb, pixels) }
+        if ckernels_has_aarch64() != 0 { return pre_gray_sum_rgb8__neon(rgb, pixels) }
+        return graySumScalar(rgb, pixels: pixels)
+    }
+
+    /// `graySum` one pixel at a time: the reference of the SIMD kernels.
+    public static func graySumScalar(_ rgb: UnsafePointer<UInt8>, pixels: Int) -> UInt64 {
         var total: UInt64 = 0
         for p in 0..<pixels {
             let r = UInt32(rgb[3 * p]), g = UInt32(rgb[3 * p + 1]), b = UInt32(rgb[3 * p + 2])

@@ -31,6 +31,20 @@ func registerKernelTests(_ registry: inout TestRegistry) {
     registry.add("Kernels/activation-table lookup (VBMI / NEON tbl) equals Elementwise.lookup") { t in
         lookupCases(&t)
     }
+    registry.add("Kernels/frame gray sum (VBMI / NEON ld3) equals the scalar loop") { t in
+        // Lengths around the 16-pixel step, odd start addresses, white pixels (the largest value per pixel).
+        var rng = SelftestRNG(36)
+        let bytes = rng.uint8s(3 * 700 + 7), white = [UInt8](repeating: 255, count: 3 * 700)
+        for pixels in [0, 1, 15, 16, 17, 31, 32, 33, 640, 700] {
+            for start in [0, 1, 7] {
+                let fast = bytes.withUnsafeBufferPointer { Preprocess.graySum($0.baseAddress! + start, pixels: pixels) }
+                let ref = bytes.withUnsafeBufferPointer { Preprocess.graySumScalar($0.baseAddress! + start, pixels: pixels) }
+                t.expect(fast == ref, "gray sum of " + String(pixels) + " pixels at " + String(start) + ": " + String(fast)
+                         + ", expected " + String(ref))
+            }
+            t.expect(Preprocess.graySum(white, pixels: pixels) == UInt64(255 * pixels), "white gray sum " + String(pixels))
+        }
+    }
 }
 
 /// NUMERICS 3.5's table lookup on this CPU's path against the scalar loop: every byte value, lengths around the

@@ -40,6 +40,31 @@ final class PreprocessTests: XCTestCase {
         XCTAssertEqual(Array(rgb[6..<9]), [255, 0, 0])   // BT.601 red (81, 90, 240) clamps to pure red
     }
 
+    /// The SIMD gray sum (16 pixels per step, masked or scalar tail) equals the scalar loop: every length 0...40,
+    /// a frame row, odd start addresses, all-white pixels (the largest per-pixel value) and random ones.
+    func testGraySumKernelEqualsScalar() {
+        var rng = TestRNG(31)
+        let bytes = rng.int8s(3 * 700 + 7).map { UInt8(bitPattern: $0) }
+        let white = [UInt8](repeating: 255, count: 3 * 700)
+        bytes.withUnsafeBufferPointer { b in white.withUnsafeBufferPointer { w in
+            for pixels in Array(0...40) + [47, 48, 49, 640, 700] {
+                for start in [0, 1, 7] where 3 * pixels + start <= b.count {
+                    XCTAssertEqual(Preprocess.graySum(b.baseAddress! + start, pixels: pixels),
+                                   Preprocess.graySumScalar(b.baseAddress! + start, pixels: pixels), "\(pixels) pixels at \(start)")
+                }
+                XCTAssertEqual(Preprocess.graySum(w.baseAddress!, pixels: min(pixels, 700)), UInt64(255 * min(pixels, 700)))
+            }
+        } }
+        // Pixels on the rounding boundary ((4899 R + 9617 G + 1868 B + 8192) a multiple of 2^14): an off-by-one in
+        // the rounding term changes each of them.
+        var edge = [UInt8]()
+        for r in 0..<64 { for g in 0..<64 { for b in 0..<256 where (4899 * r + 9617 * g + 1868 * b + 8192) % 16384 == 0 {
+            if edge.count < 3 * 40 { edge += [UInt8(r), UInt8(g), UInt8(b)] }
+        } } }
+        XCTAssertEqual(edge.count, 3 * 40)
+        XCTAssertEqual(Preprocess.graySum(edge, pixels: 40), Preprocess.graySumScalar(edge, pixels: 40))
+    }
+
     func testGraySumAndGammaLUTMatchPython() {
         let weighted: Int = 4899 * 10 + 9617 * 20 + 1868 * 30 + 8192
         let pixels: [UInt8] = [255, 255, 255, 0, 0, 0, 10, 20, 30]

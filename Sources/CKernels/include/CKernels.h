@@ -156,6 +156,11 @@ void qs8_gemm_packed_4x16c4_requant__neon_mlal_lane(int m, int n, int k, const i
 void vm_layer_norm_rows__avx512(const float *x, size_t ldx, int rows, int c, const float *weight, const float *bias,
                                 float eps, float *out_f32, int8_t *out_q8, size_t ldo, float inv_scale,
                                 int32_t zero_point);
+/// `Σ (4899 R + 9617 G + 1868 B + 8192) >> 14` over `pixels` packed RGB8 pixels (NUMERICS 7.2's gray sum), exact:
+/// 16 pixels per step spread into dword lanes by `vpermb`, two `vpmaddwd` (x86-64 AVX-512 VBMI); 0 on other targets.
+uint64_t pre_gray_sum_rgb8__avx512vbmi(const uint8_t *rgb, size_t pixels);
+/// The same on AArch64: `ld3` splits 16 pixels into channels, `umlal` by the constants, `usra` into the sums.
+uint64_t pre_gray_sum_rgb8__neon(const uint8_t *rgb, size_t pixels);
 /// 1 when this build contains the x86 kernels, 0 otherwise.
 int ckernels_has_x86(void);
 /// 1 when this build contains the aarch64 kernels, 0 otherwise.
