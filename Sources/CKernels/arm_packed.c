@@ -13,23 +13,6 @@
 #if defined(__aarch64__)
 #include "arm_tile.h"
 
-// Which of the three outputs a kernel call writes: raw int32 (`scale`, `rq` NULL), float through NUMERICS 3.3
-// (`scale`, `bias`) or int8 through 3.4 (`rq`, one K chunk only).
-typedef struct {
-    const float *scale, *bias;
-    const qs8_requant_cols *rq;
-    void *out;
-    size_t ldo;
-} pn_output;
-
-// Rows i .. i + mr of the output: int32 / float rows or int8 rows.
-static inline int32_t *pn_rows32(const pn_output *o, int i) {
-    return o->rq ? NULL : (int32_t *)o->out + (size_t)i * o->ldo;
-}
-static inline int8_t *pn_rows8(const pn_output *o, int i) {
-    return o->rq ? (int8_t *)o->out + (size_t)i * o->ldo : NULL;
-}
-
 #if defined(__ARM_FEATURE_DOTPROD)
 
 // Four rows interleaved by quads of k: a4[16 j + 4 r + t] = a[r][4 j + t], zero past the chunk and for rows
@@ -45,12 +28,6 @@ static void interleave_rows(int mr, int kc, const int8_t *a, size_t lda, int8_t 
         }
     }
 }
-
-#define SDOT_ROW(r)                                                  \
-    acc[r][0] = vdotq_laneq_s32(acc[r][0], y0, x, r);                \
-    acc[r][1] = vdotq_laneq_s32(acc[r][1], y1, x, r);                \
-    acc[r][2] = vdotq_laneq_s32(acc[r][2], y2, x, r);                \
-    acc[r][3] = vdotq_laneq_s32(acc[r][3], y3, x, r);
 
 // Inlined into each entry point, so each is one copy with its output kind constant-folded (as on x86).
 __attribute__((always_inline)) static inline void
@@ -144,18 +121,6 @@ static void widen_rows(int mr, int kc, const int8_t *a, size_t lda, int32_t a_ze
         for (; kk < k4; kk++) dst[kk] = 0;
     }
 }
-
-// One k (lane t of the rows' int16x4 quads) of 16 columns (int8 register `yt`) into every row's accumulators.
-#define MLAL_K(yt, t)                                                           \
-    {                                                                           \
-        const int16x8_t wl = vmovl_s8(vget_low_s8(yt)), wh = vmovl_high_s8(yt); \
-        _Pragma("GCC unroll 4") for (int r = 0; r < PN_MR; r++) {               \
-            acc[r][0] = vmlal_lane_s16(acc[r][0], vget_low_s16(wl), x[r], t);   \
-            acc[r][1] = vmlal_high_lane_s16(acc[r][1], wl, x[r], t);            \
-            acc[r][2] = vmlal_lane_s16(acc[r][2], vget_low_s16(wh), x[r], t);   \
-            acc[r][3] = vmlal_high_lane_s16(acc[r][3], wh, x[r], t);            \
-        }                                                                       \
-    }
 
 __attribute__((always_inline)) static inline void
 mlal_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, const int8_t *packed, const pn_output *o) {

@@ -11,6 +11,23 @@
 #define PN_NR 16                         // columns per tile: one packed panel (qs8_pack_16c4)
 #define PN_KC QS8_PACKED_MAX_K_REQUANT   // k per chunk of prepared activations on the stack
 
+// Which of the three outputs a kernel call writes: raw int32 (`scale`, `rq` NULL), float through NUMERICS 3.3
+// (`scale`, `bias`) or int8 through 3.4 (`rq`, one K chunk only).
+typedef struct {
+    const float *scale, *bias;
+    const qs8_requant_cols *rq;
+    void *out;
+    size_t ldo;
+} pn_output;
+
+// Rows i .. i + mr of the output: int32 / float rows or int8 rows.
+static inline int32_t *pn_rows32(const pn_output *o, int i) {
+    return o->rq ? NULL : (int32_t *)o->out + (size_t)i * o->ldo;
+}
+static inline int8_t *pn_rows8(const pn_output *o, int i) {
+    return o->rq ? (int8_t *)o->out + (size_t)i * o->ldo : NULL;
+}
+
 // NUMERICS 3.4's per-column constants of one 16-column tile, prepared once per tile (not per row). As on x86,
 // (acc + bq) * M + round is computed as acc * M + (bq * M + round): the same wrapping int64 value, one `smull`
 // per output. Shifts masked to 0..63 and the rounding term 1 << ((shift - 1) & 63), like Swift's `&<<` / `&>>`;
@@ -105,5 +122,28 @@ pn_tile_finish(int32x4_t acc[PN_MR][4], int mr, int nc, int c, int32_t *out, siz
         pn_store_row(acc[r], nc, c, out ? out + (size_t)r * ldo + c : NULL, accumulate, scale, bias,
                      rq ? &rqt : NULL, q8 ? q8 + (size_t)r * ldo + c : NULL);
 }
+
+// The tile steps of the two AArch64 kernels (GEMM and direct conv), accumulators `acc[PN_MR][4]` in scope.
+#if defined(__ARM_FEATURE_DOTPROD)
+// Row r's four k (lane r of `x`, four rows interleaved by quads of k) times the panel's four registers
+// y0..y3 (four k of four columns each): `sdot` by lane.
+#define SDOT_ROW(r)                                                  \
+    acc[r][0] = vdotq_laneq_s32(acc[r][0], y0, x, r);                \
+    acc[r][1] = vdotq_laneq_s32(acc[r][1], y1, x, r);                \
+    acc[r][2] = vdotq_laneq_s32(acc[r][2], y2, x, r);                \
+    acc[r][3] = vdotq_laneq_s32(acc[r][3], y3, x, r);
+#endif
+
+// One k (lane t of the rows' int16x4 quads) of 16 columns (int8 register `yt`) into every row's accumulators.
+#define MLAL_K(yt, t)                                                           \
+    {                                                                           \
+        const int16x8_t wl = vmovl_s8(vget_low_s8(yt)), wh = vmovl_high_s8(yt); \
+        _Pragma("GCC unroll 4") for (int r = 0; r < PN_MR; r++) {               \
+            acc[r][0] = vmlal_lane_s16(acc[r][0], vget_low_s16(wl), x[r], t);   \
+            acc[r][1] = vmlal_high_lane_s16(acc[r][1], wl, x[r], t);            \
+            acc[r][2] = vmlal_lane_s16(acc[r][2], vget_low_s16(wh), x[r], t);   \
+            acc[r][3] = vmlal_high_lane_s16(acc[r][3], wh, x[r], t);            \
+        }                                                                       \
+    }
 
 #endif

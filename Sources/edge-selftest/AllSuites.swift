@@ -10,6 +10,7 @@ func allSuites() -> [(inout TestRegistry) -> Void] {
         registerBusTests,
         registerDaemonCoreTests,
         registerKernelTests,
+        registerDirectConvTests,
         registerGoldenTests,
     ]
 }

@@ -2,9 +2,10 @@ import XCTest
 
 @testable import LiteModel
 
-/// The direct VNNI conv (`qs8_conv_row_packed_8x48c4__avx512vnni`) against the im2col conv through the scalar
-/// reference GEMM, bit for bit, for every epilogue, on awkward shapes (output widths that are not multiples
-/// of the 8-pixel tile, column counts around the 16- and 48-column panels, borders wider than the map).
+/// The direct VNNI conv (`qs8_conv_row_packed_8x48c4__avx512vnni`; the AArch64 ones are checked by edge-selftest)
+/// against the im2col conv through the scalar reference GEMM, bit for bit, for every epilogue, on awkward shapes
+/// (output widths that are not multiples of the 8-pixel tile, column counts around the 16- and 48-column panels,
+/// borders wider than the map).
 final class OpsDirectConvTests: XCTestCase {
     struct Spec { var h: Int, w: Int, cin: Int, cout: Int, kernel: Int, pad: Int, dilation: Int }
     let specs: [Spec] = [
@@ -66,7 +67,7 @@ final class OpsDirectConvTests: XCTestCase {
                                                    weightRowSums: sums,
                                                    packedWeights: direct ? QPackedWeights(pp.baseAddress!, layout: .panels16c4) : nil,
                                                    output: output)
-                            if direct, vnni, conv.directVNNI(conv.packedWeights!) { directRuns += 1 }
+                            if direct, vnni, conv.directKernel(conv.packedWeights!) == .avx512vnni { directRuns += 1 }
                             try conv.run(outRows: 0..<1, scratch: &scratch, reference: !direct)
                             try conv.run(outRows: 1..<g.outH, scratch: &scratch, reference: !direct)
                         }

@@ -86,6 +86,18 @@ typedef struct {
 void qs8_conv_row_packed_8x48c4__avx512vnni(const qs8_conv_row *s, const int8_t *input, int oy, uint8_t *window,
                                             const int8_t *packed, const int32_t *w_sum, const float *scale,
                                             const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo);
+/// The AArch64 dot-product direct conv of output row `oy`, as qs8_conv_row_packed_8x48c4__avx512vnni: the kH input rows
+/// copied once into `window` (kh x (in_w + 2 pad) x cin int8, the padding the zero point), per tap and quad of channels
+/// four pixels' quads gathered into the lanes of one register for `sdot` by lane, 4 pixels x 16 columns per tile, the
+/// fused epilogues of the packed GEMM. A no-op unless ckernels_has_neondot() (or when cin is not a multiple of 4).
+void qs8_conv_row_packed_4x16c4__neondot(const qs8_conv_row *s, const int8_t *input, int oy, int8_t *window,
+                                         const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                         const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo);
+/// The plain NEON direct conv: `window` holds a - z_a widened to int16 (kh x (in_w + 2 pad) x cin values, padding 0),
+/// read as int16x4 quads for `smlal` by lane against `ld4`-split panels. A no-op unless ckernels_has_aarch64().
+void qs8_conv_row_packed_4x16c4__neon_mlal_lane(const qs8_conv_row *s, const int8_t *input, int oy, int16_t *window,
+                                                const int8_t *packed, const float *scale, const float *bias,
+                                                const qs8_requant_cols *rq, void *out, size_t ldo);
 /// Activations of the vector-math kernels (VectorMath.Activation).
 #define VM_ACT_GELU 0
 #define VM_ACT_QUICK_GELU 1

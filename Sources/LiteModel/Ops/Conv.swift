@@ -142,8 +142,8 @@ public struct QConv2d {
             return
         }
         guard let scratch else { throw OpError.invalidArgument(op: "conv2d", reason: "no scratch for a gathering conv") }
-        if !reference, let packed = packedWeights, directVNNI(packed) {
-            for oy in rows { runDirectVNNI(oy: oy, window: scratch, packed: packed) }
+        if !reference, let packed = packedWeights, let kernel = directKernel(packed) {
+            for oy in rows { runDirect(kernel, oy: oy, window: scratch, packed: packed) }
             return
         }
         for oy in rows {
@@ -156,34 +156,64 @@ public struct QConv2d {
     }
 }
 
+/// The direct (window instead of im2col) conv kernels, one per packed GEMM kernel that has one.
+public enum DirectConvKernel {
+    /// `qs8_conv_row_packed_8x48c4__avx512vnni`
+    case avx512vnni
+    /// `qs8_conv_row_packed_4x16c4__neondot`
+    case neondot
+    /// `qs8_conv_row_packed_4x16c4__neon_mlal_lane` (its window holds int16: twice the bytes)
+    case neonMlal
+}
+
 extension QConv2d {
-    /// Whether `qs8_conv_row_packed_8x48c4__avx512vnni` runs this conv: the VNNI packed kernel is selected and
-    /// its weights are packed for it, stride 1, whole quads of input channels, and the kernel's window of kH
+    /// The direct kernel that runs this conv, or nil (im2col and the GEMM): the selected packed GEMM kernel has one
+    /// and the weights are packed for it, stride 1, whole quads of input channels, and the kernel's window of kH
     /// padded input rows fits the im2col scratch (it does unless the dilation exceeds the output width).
-    func directVNNI(_ packed: QPackedWeights) -> Bool {
+    public func directKernel(_ packed: QPackedWeights) -> DirectConvKernel? {
         let g = geometry
-        return packed.layout == .panels16c4 && QGemmKernel.selected == .avx512vnniPacked && g.stride == 1
-            && g.inC % 4 == 0 && g.kH * (g.inW + 2 * g.pad) * g.inC <= g.scratchCount
+        guard packed.layout == .panels16c4 && g.stride == 1 && g.inC % 4 == 0 else { return nil }
+        let window = g.kH * (g.inW + 2 * g.pad) * g.inC
+        switch QGemmKernel.selected {
+        case .avx512vnniPacked: return window <= g.scratchCount ? .avx512vnni : nil
+        case .neondotPacked: return window <= g.scratchCount ? .neondot : nil
+        case .neonPacked: return 2 * window <= g.scratchCount ? .neonMlal : nil
+        default: return nil
+        }
     }
 
-    /// Output row `oy` by the direct VNNI kernel, `window` its scratch.
-    func runDirectVNNI(oy: Int, window: UnsafeMutablePointer<Int8>, packed: QPackedWeights) {
+    /// Output row `oy` by a direct kernel, `window` its scratch.
+    func runDirect(_ kernel: DirectConvKernel, oy: Int, window: UnsafeMutablePointer<Int8>, packed: QPackedWeights) {
         let g = geometry
         var shape = qs8_conv_row(out_w: Int32(g.outW), n: Int32(g.outC), cin: Int32(g.inC), kh: Int32(g.kH),
                                  kw: Int32(g.kW), dilation: Int32(g.dilation), pad: Int32(g.pad), in_h: Int32(g.inH),
                                  in_w: Int32(g.inW), a_zero: inputZero)
-        let win = UnsafeMutableRawPointer(window).assumingMemoryBound(to: UInt8.self)
+        // The output as the C kernels take it: raw (no constants), dequantized (scale, bias) or requantized (rq).
+        var cols = qs8_requant_cols()
+        var scale: UnsafePointer<Float>? = nil, bias: UnsafePointer<Float>? = nil, requant = false
+        let out: UnsafeMutableRawPointer, ld: Int
         switch output.advanced(rows: oy * g.outW) {
-        case .raw(let out, let ld):
-            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
-                                                   nil, nil, nil, out, ld)
-        case .dequant(let out, let ld, let p):
-            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
-                                                   p.scale, p.bias, nil, out, ld)
-        case .requant(let out, let ld, let p):
-            var cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
-            qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
-                                                   nil, nil, &cols, out, ld)
+        case .raw(let o, let l): out = UnsafeMutableRawPointer(o); ld = l
+        case .dequant(let o, let l, let p): out = UnsafeMutableRawPointer(o); ld = l; scale = p.scale; bias = p.bias
+        case .requant(let o, let l, let p):
+            out = UnsafeMutableRawPointer(o); ld = l; requant = true
+            cols = qs8_requant_cols(multiplier: p.multiplier, shift: p.shift, bias: p.bias, zero_point: p.zeroPoint)
+        }
+        withUnsafePointer(to: &cols) { rqCols in
+            let rq = requant ? rqCols : nil
+            switch kernel {
+            case .avx512vnni:
+                let win = UnsafeMutableRawPointer(window).assumingMemoryBound(to: UInt8.self)
+                qs8_conv_row_packed_8x48c4__avx512vnni(&shape, input, Int32(oy), win, packed.bytes, weightRowSums,
+                                                       scale, bias, rq, out, ld)
+            case .neondot:
+                qs8_conv_row_packed_4x16c4__neondot(&shape, input, Int32(oy), window, packed.bytes, weightRowSums,
+                                                    scale, bias, rq, out, ld)
+            case .neonMlal:
+                let win = UnsafeMutableRawPointer(window).assumingMemoryBound(to: Int16.self)
+                qs8_conv_row_packed_4x16c4__neon_mlal_lane(&shape, input, Int32(oy), win, packed.bytes, scale, bias,
+                                                           rq, out, ld)
+            }
         }
     }
 }

@@ -1,0 +1,191 @@
+// AArch64 direct convolution (stride 1, any kernel and dilation) of channels-last int8 maps over weights packed by
+// qs8_pack_16c4 as the conv's GEMM ([outC][kH][kW][inC]), the counterpart of x86_conv_vnni.c: the kH input rows an
+// output row reads are copied once into a padded window and each tap reads its pixels straight from it (output
+// pixel r of a tap is window pixel ky * Wp + kx * dilation + r), instead of im2col's kW * kH copies per pixel.
+// Tiles of 4 pixels x 16 columns, every tap's K in one pass, the stores of arm_tile.h.
+//  - `__neondot`: the window holds the int8 input, the padding the zero point (so `z_a * Σw` taken off at the end is
+//    exact at the border); per tap and quad of channels the four pixels' quads are gathered into one register's lanes
+//    and `sdot` by lane multiplies them by the panel.
+//  - `__neon_mlal_lane`: the window holds a - z_a widened to int16 (padding 0), read as int16x4 quads directly.
+#include "CKernels.h"
+#include <string.h>
+
+#if defined(__aarch64__)
+#include "arm_tile.h"
+
+// The window rows of output row `oy`: for each ky, `pad` pixels of padding, input row oy - pad + ky * dilation (or
+// padding when it lies outside the input), `pad` more; `store_row(dst, src, pixels)` writes input pixels and
+// `fill_row(dst, pixels)` padding, in the window's element type.
+#define BUILD_WINDOW(T, fill_row, store_row)                                                              \
+    do {                                                                                                  \
+        const size_t side = (size_t)s->pad, body = (size_t)s->in_w, cin = (size_t)s->cin;                 \
+        for (int ky = 0; ky < s->kh; ky++) {                                                              \
+            T *dst = window + (size_t)ky * wp * cin;                                                      \
+            const int iy = oy - s->pad + ky * s->dilation;                                                \
+            if (iy < 0 || iy >= s->in_h) {                                                                \
+                fill_row(dst, wp);                                                                        \
+                continue;                                                                                 \
+            }                                                                                             \
+            fill_row(dst, side);                                                                          \
+            store_row(dst + side * cin, input + (size_t)iy * body * cin, body);                           \
+            fill_row(dst + (side + body) * cin, side);                                                    \
+        }                                                                                                 \
+    } while (0)
+
+#if defined(__ARM_FEATURE_DOTPROD)
+
+__attribute__((always_inline)) static inline void
+dot_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int8_t *a8, size_t wp, const int8_t *w, int c,
+              const int32_t *w_sum, const pn_output *o, int i) {
+    int32x4_t acc[PN_MR][4];
+    #pragma GCC unroll 4
+    for (int r = 0; r < PN_MR; r++)
+        #pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    const int quads = s->cin / 4;
+    const size_t cin = (size_t)s->cin;
+    for (int ky = 0; ky < s->kh; ky++) {
+        for (int kx = 0; kx < s->kw; kx++) {
+            const int8_t *tap = a8 + ((size_t)ky * wp + (size_t)kx * (size_t)s->dilation) * cin;
+            for (int j = 0; j < quads; j++, w += 64) {
+                // Pixel r's four channels into lane r (pixels past `mr` stay 0: their rows are not stored).
+                int32_t q[PN_MR] = {0};
+                #pragma GCC unroll 4
+                for (int r = 0; r < mr; r++) memcpy(&q[r], tap + (size_t)r * cin + 4 * (size_t)j, 4);
+                const int8x16_t x = vreinterpretq_s8_s32(vld1q_s32(q));
+                const int8x16_t y0 = vld1q_s8(w), y1 = vld1q_s8(w + 16), y2 = vld1q_s8(w + 32), y3 = vld1q_s8(w + 48);
+                SDOT_ROW(0)
+                SDOT_ROW(1)
+                SDOT_ROW(2)
+                SDOT_ROW(3)
+            }
+        }
+    }
+    int32_t sums[PN_NR] = {0};
+    memcpy(sums, w_sum + c, (size_t)(nc < PN_NR ? nc : PN_NR) * 4);
+    #pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        const int32x4_t corr = vmulq_n_s32(vld1q_s32(sums + 4 * q), s->a_zero);
+        #pragma GCC unroll 4
+        for (int r = 0; r < PN_MR; r++) acc[r][q] = vsubq_s32(acc[r][q], corr);
+    }
+    pn_tile_finish(acc, mr, nc < PN_NR ? nc : PN_NR, c, pn_rows32(o, i), o->ldo, 0, o->scale, o->bias, o->rq,
+                   pn_rows8(o, i));
+}
+
+#define FILL_S8(dst, pixels) memset((dst), fill, (size_t)(pixels) * cin)
+#define STORE_S8(dst, src, pixels) memcpy((dst), (src), (size_t)(pixels) * cin)
+
+void qs8_conv_row_packed_4x16c4__neondot(const qs8_conv_row *s, const int8_t *input, int oy, int8_t *window,
+                                         const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                         const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo) {
+    if (s->cin % 4 != 0 || s->kh < 1 || s->kw < 1) return;  // the caller checks (qs8_conv_row's contract)
+    const size_t wp = (size_t)s->in_w + 2 * (size_t)s->pad;
+    const int8_t fill = (int8_t)s->a_zero;
+    BUILD_WINDOW(int8_t, FILL_S8, STORE_S8);
+    const size_t panel = (size_t)PN_NR * (size_t)(s->kh * s->kw * s->cin);
+    const pn_output o = {scale, bias, rq, out, ldo};
+    for (int i = 0; i < s->out_w; i += PN_MR) {
+        const int mr = s->out_w - i < PN_MR ? s->out_w - i : PN_MR;
+        const int8_t *a8 = window + (size_t)i * (size_t)s->cin;
+        const int8_t *w = packed;
+        for (int c = 0; c < s->n; c += PN_NR, w += panel) {
+            switch (mr) {
+            case 4: dot_conv_tile(4, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
+            case 3: dot_conv_tile(3, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
+            case 2: dot_conv_tile(2, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
+            default: dot_conv_tile(1, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
+            }
+        }
+    }
+}
+
+#else
+
+void qs8_conv_row_packed_4x16c4__neondot(const qs8_conv_row *s, const int8_t *input, int oy, int8_t *window,
+                                         const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                         const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo) {
+    (void)s; (void)input; (void)oy; (void)window; (void)packed; (void)w_sum; (void)scale; (void)bias; (void)rq;
+    (void)out; (void)ldo;
+}
+
+#endif  // __ARM_FEATURE_DOTPROD
+
+__attribute__((always_inline)) static inline void
+mlal_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int16_t *a16, size_t wp, const int8_t *w, int c,
+               const pn_output *o, int i) {
+    int32x4_t acc[PN_MR][4];
+    #pragma GCC unroll 4
+    for (int r = 0; r < PN_MR; r++)
+        #pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    const int quads = s->cin / 4;
+    const size_t cin = (size_t)s->cin;
+    for (int ky = 0; ky < s->kh; ky++) {
+        for (int kx = 0; kx < s->kw; kx++) {
+            const int16_t *tap = a16 + ((size_t)ky * wp + (size_t)kx * (size_t)s->dilation) * cin;
+            for (int j = 0; j < quads; j++, w += 64) {
+                const int8x16x4_t y = vld4q_s8(w);  // y.val[t][q] = w[c + q][tap channel 4 j + t]
+                int16x4_t x[PN_MR];
+                #pragma GCC unroll 4
+                for (int r = 0; r < PN_MR; r++) x[r] = r < mr ? vld1_s16(tap + (size_t)r * cin + 4 * (size_t)j) : vdup_n_s16(0);
+                MLAL_K(y.val[0], 0)
+                MLAL_K(y.val[1], 1)
+                MLAL_K(y.val[2], 2)
+                MLAL_K(y.val[3], 3)
+            }
+        }
+    }
+    pn_tile_finish(acc, mr, nc < PN_NR ? nc : PN_NR, c, pn_rows32(o, i), o->ldo, 0, o->scale, o->bias, o->rq,
+                   pn_rows8(o, i));
+}
+
+// Input pixels as a - z_a in int16 (|a - z_a| <= 255), padding 0.
+static inline void widen_pixels(int16_t *dst, const int8_t *src, size_t count, int32_t a_zero) {
+    const int16x8_t z = vdupq_n_s16((int16_t)a_zero);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) vst1q_s16(dst + i, vsubq_s16(vmovl_s8(vld1_s8(src + i)), z));
+    for (; i < count; i++) dst[i] = (int16_t)(src[i] - a_zero);
+}
+
+#define FILL_S16(dst, pixels) memset((dst), 0, (size_t)(pixels) * cin * 2)
+#define STORE_S16(dst, src, pixels) widen_pixels((dst), (src), (size_t)(pixels) * cin, s->a_zero)
+
+void qs8_conv_row_packed_4x16c4__neon_mlal_lane(const qs8_conv_row *s, const int8_t *input, int oy, int16_t *window,
+                                                const int8_t *packed, const float *scale, const float *bias,
+                                                const qs8_requant_cols *rq, void *out, size_t ldo) {
+    if (s->cin % 4 != 0 || s->kh < 1 || s->kw < 1) return;
+    const size_t wp = (size_t)s->in_w + 2 * (size_t)s->pad;
+    BUILD_WINDOW(int16_t, FILL_S16, STORE_S16);
+    const size_t panel = (size_t)PN_NR * (size_t)(s->kh * s->kw * s->cin);
+    const pn_output o = {scale, bias, rq, out, ldo};
+    for (int i = 0; i < s->out_w; i += PN_MR) {
+        const int mr = s->out_w - i < PN_MR ? s->out_w - i : PN_MR;
+        const int16_t *a16 = window + (size_t)i * (size_t)s->cin;
+        const int8_t *w = packed;
+        for (int c = 0; c < s->n; c += PN_NR, w += panel) {
+            switch (mr) {
+            case 4: mlal_conv_tile(4, s->n - c, s, a16, wp, w, c, &o, i); break;
+            case 3: mlal_conv_tile(3, s->n - c, s, a16, wp, w, c, &o, i); break;
+            case 2: mlal_conv_tile(2, s->n - c, s, a16, wp, w, c, &o, i); break;
+            default: mlal_conv_tile(1, s->n - c, s, a16, wp, w, c, &o, i); break;
+            }
+        }
+    }
+}
+
+#else  // not AArch64
+
+void qs8_conv_row_packed_4x16c4__neondot(const qs8_conv_row *s, const int8_t *input, int oy, int8_t *window,
+                                         const int8_t *packed, const int32_t *w_sum, const float *scale,
+                                         const float *bias, const qs8_requant_cols *rq, void *out, size_t ldo) {
+    (void)s; (void)input; (void)oy; (void)window; (void)packed; (void)w_sum; (void)scale; (void)bias; (void)rq;
+    (void)out; (void)ldo;
+}
+void qs8_conv_row_packed_4x16c4__neon_mlal_lane(const qs8_conv_row *s, const int8_t *input, int oy, int16_t *window,
+                                                const int8_t *packed, const float *scale, const float *bias,
+                                                const qs8_requant_cols *rq, void *out, size_t ldo) {
+    (void)s; (void)input; (void)oy; (void)window; (void)packed; (void)scale; (void)bias; (void)rq; (void)out; (void)ldo;
+}
+
+#endif
