@@ -32,16 +32,28 @@
         }                                                                                                 \
     } while (0)
 
+// Every tile of the output row: 4 output pixels (fewer at the row's end; `mr` a constant for each tile) x one panel
+// of 16 columns, as `TILE(mr, i, c, w)` for first pixel i, first column c and its packed panel w.
+#define CONV_ROW_TILES(TILE)                                                                               \
+    for (int i = 0; i < s->out_w; i += PN_MR) {                                                          \
+        const int8_t *w = packed;                                                                        \
+        for (int c = 0; c < s->n; c += PN_NR, w += panel) {                                              \
+            switch (s->out_w - i < PN_MR ? s->out_w - i : PN_MR) {                                       \
+            case 4: TILE(4, i, c, w); break;                                                             \
+            case 3: TILE(3, i, c, w); break;                                                             \
+            case 2: TILE(2, i, c, w); break;                                                             \
+            default: TILE(1, i, c, w); break;                                                            \
+            }                                                                                            \
+        }                                                                                                \
+    }
+
 #if defined(__ARM_FEATURE_DOTPROD)
 
 __attribute__((always_inline)) static inline void
 dot_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int8_t *a8, size_t wp, const int8_t *w, int c,
               const int32_t *w_sum, const pn_output *o, int i) {
     int32x4_t acc[PN_MR][4];
-    #pragma GCC unroll 4
-    for (int r = 0; r < PN_MR; r++)
-        #pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    pn_zero(acc);
     const int quads = s->cin / 4;
     const size_t cin = (size_t)s->cin;
     for (int ky = 0; ky < s->kh; ky++) {
@@ -53,11 +65,7 @@ dot_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int8_t *a8, siz
                 #pragma GCC unroll 4
                 for (int r = 0; r < mr; r++) memcpy(&q[r], tap + (size_t)r * cin + 4 * (size_t)j, 4);
                 const int8x16_t x = vreinterpretq_s8_s32(vld1q_s32(q));
-                const int8x16_t y0 = vld1q_s8(w), y1 = vld1q_s8(w + 16), y2 = vld1q_s8(w + 32), y3 = vld1q_s8(w + 48);
-                SDOT_ROW(0)
-                SDOT_ROW(1)
-                SDOT_ROW(2)
-                SDOT_ROW(3)
+                SDOT_STEP(x, w)
             }
         }
     }
@@ -85,19 +93,9 @@ void qs8_conv_row_packed_4x16c4__neondot(const qs8_conv_row *s, const int8_t *in
     BUILD_WINDOW(int8_t, FILL_S8, STORE_S8);
     const size_t panel = (size_t)PN_NR * (size_t)(s->kh * s->kw * s->cin);
     const pn_output o = {scale, bias, rq, out, ldo};
-    for (int i = 0; i < s->out_w; i += PN_MR) {
-        const int mr = s->out_w - i < PN_MR ? s->out_w - i : PN_MR;
-        const int8_t *a8 = window + (size_t)i * (size_t)s->cin;
-        const int8_t *w = packed;
-        for (int c = 0; c < s->n; c += PN_NR, w += panel) {
-            switch (mr) {
-            case 4: dot_conv_tile(4, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
-            case 3: dot_conv_tile(3, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
-            case 2: dot_conv_tile(2, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
-            default: dot_conv_tile(1, s->n - c, s, a8, wp, w, c, w_sum, &o, i); break;
-            }
-        }
-    }
+#define DOT_TILE(mr, i, c, w) dot_conv_tile(mr, s->n - c, s, window + (size_t)(i) * (size_t)s->cin, wp, w, c, w_sum, &o, i)
+    CONV_ROW_TILES(DOT_TILE)
+#undef DOT_TILE
 }
 
 #else
@@ -115,24 +113,17 @@ __attribute__((always_inline)) static inline void
 mlal_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int16_t *a16, size_t wp, const int8_t *w, int c,
                const pn_output *o, int i) {
     int32x4_t acc[PN_MR][4];
-    #pragma GCC unroll 4
-    for (int r = 0; r < PN_MR; r++)
-        #pragma GCC unroll 4
-        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+    pn_zero(acc);
     const int quads = s->cin / 4;
     const size_t cin = (size_t)s->cin;
     for (int ky = 0; ky < s->kh; ky++) {
         for (int kx = 0; kx < s->kw; kx++) {
             const int16_t *tap = a16 + ((size_t)ky * wp + (size_t)kx * (size_t)s->dilation) * cin;
             for (int j = 0; j < quads; j++, w += 64) {
-                const int8x16x4_t y = vld4q_s8(w);  // y.val[t][q] = w[c + q][tap channel 4 j + t]
                 int16x4_t x[PN_MR];
                 #pragma GCC unroll 4
                 for (int r = 0; r < PN_MR; r++) x[r] = r < mr ? vld1_s16(tap + (size_t)r * cin + 4 * (size_t)j) : vdup_n_s16(0);
-                MLAL_K(y.val[0], 0)
-                MLAL_K(y.val[1], 1)
-                MLAL_K(y.val[2], 2)
-                MLAL_K(y.val[3], 3)
+                MLAL_STEP(w)
             }
         }
     }
@@ -159,19 +150,9 @@ void qs8_conv_row_packed_4x16c4__neon_mlal_lane(const qs8_conv_row *s, const int
     BUILD_WINDOW(int16_t, FILL_S16, STORE_S16);
     const size_t panel = (size_t)PN_NR * (size_t)(s->kh * s->kw * s->cin);
     const pn_output o = {scale, bias, rq, out, ldo};
-    for (int i = 0; i < s->out_w; i += PN_MR) {
-        const int mr = s->out_w - i < PN_MR ? s->out_w - i : PN_MR;
-        const int16_t *a16 = window + (size_t)i * (size_t)s->cin;
-        const int8_t *w = packed;
-        for (int c = 0; c < s->n; c += PN_NR, w += panel) {
-            switch (mr) {
-            case 4: mlal_conv_tile(4, s->n - c, s, a16, wp, w, c, &o, i); break;
-            case 3: mlal_conv_tile(3, s->n - c, s, a16, wp, w, c, &o, i); break;
-            case 2: mlal_conv_tile(2, s->n - c, s, a16, wp, w, c, &o, i); break;
-            default: mlal_conv_tile(1, s->n - c, s, a16, wp, w, c, &o, i); break;
-            }
-        }
-    }
+#define MLAL_TILE(mr, i, c, w) mlal_conv_tile(mr, s->n - c, s, window + (size_t)(i) * (size_t)s->cin, wp, w, c, &o, i)
+    CONV_ROW_TILES(MLAL_TILE)
+#undef MLAL_TILE
 }
 
 #else  // not AArch64

@@ -44,19 +44,10 @@ dot_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, const
             const int8_t *w = packed + (size_t)k0 * PN_NR;
             for (int c = 0; c < n; c += PN_NR, w += panel) {
                 int32x4_t acc[PN_MR][4];
-                #pragma GCC unroll 4
-                for (int r = 0; r < PN_MR; r++)
-                    #pragma GCC unroll 4
-                    for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+                pn_zero(acc);
                 for (int j = 0; j < quads; j++) {
                     const int8x16_t x = vld1q_s8(a4 + 16 * j);
-                    const int8_t *wj = w + 64 * (size_t)j;
-                    const int8x16_t y0 = vld1q_s8(wj), y1 = vld1q_s8(wj + 16);
-                    const int8x16_t y2 = vld1q_s8(wj + 32), y3 = vld1q_s8(wj + 48);
-                    SDOT_ROW(0)
-                    SDOT_ROW(1)
-                    SDOT_ROW(2)
-                    SDOT_ROW(3)
+                    SDOT_STEP(x, w + 64 * (size_t)j)
                 }
                 const int nc = n - c < PN_NR ? n - c : PN_NR;
                 if (!accumulate) {  // the zero-point correction z_a * sum_k w, once per output (first K chunk)
@@ -135,19 +126,12 @@ mlal_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, cons
             const int8_t *w = packed + (size_t)k0 * PN_NR;
             for (int c = 0; c < n; c += PN_NR, w += panel) {
                 int32x4_t acc[PN_MR][4];
-                #pragma GCC unroll 4
-                for (int r = 0; r < PN_MR; r++)
-                    #pragma GCC unroll 4
-                    for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+                pn_zero(acc);
                 for (int j = 0; j < quads; j++) {
-                    const int8x16x4_t y = vld4q_s8(w + 64 * (size_t)j);  // y.val[t][q] = w[c + q][k0 + 4 j + t]
                     int16x4_t x[PN_MR];
                     #pragma GCC unroll 4
                     for (int r = 0; r < PN_MR; r++) x[r] = vld1_s16(a16 + (size_t)r * PN_KC + 4 * j);
-                    MLAL_K(y.val[0], 0)
-                    MLAL_K(y.val[1], 1)
-                    MLAL_K(y.val[2], 2)
-                    MLAL_K(y.val[3], 3)
+                    MLAL_STEP(w + 64 * (size_t)j)
                 }
                 pn_tile_finish(acc, mr, n - c < PN_NR ? n - c : PN_NR, c, pn_rows32(o, i), o->ldo, accumulate,
                                scale, o->bias, o->rq, pn_rows8(o, i));

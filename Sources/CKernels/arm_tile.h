@@ -123,6 +123,14 @@ pn_tile_finish(int32x4_t acc[PN_MR][4], int mr, int nc, int c, int32_t *out, siz
                      rq ? &rqt : NULL, q8 ? q8 + (size_t)r * ldo + c : NULL);
 }
 
+// A tile's accumulators set to 0.
+__attribute__((always_inline)) static inline void pn_zero(int32x4_t acc[PN_MR][4]) {
+    #pragma GCC unroll 4
+    for (int r = 0; r < PN_MR; r++)
+        #pragma GCC unroll 4
+        for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
+}
+
 // The tile steps of the two AArch64 kernels (GEMM and direct conv), accumulators `acc[PN_MR][4]` in scope.
 #if defined(__ARM_FEATURE_DOTPROD)
 // Row r's four k (lane r of `x`, four rows interleaved by quads of k) times the panel's four registers
@@ -132,6 +140,18 @@ pn_tile_finish(int32x4_t acc[PN_MR][4], int mr, int nc, int c, int32_t *out, siz
     acc[r][1] = vdotq_laneq_s32(acc[r][1], y1, x, r);                \
     acc[r][2] = vdotq_laneq_s32(acc[r][2], y2, x, r);                \
     acc[r][3] = vdotq_laneq_s32(acc[r][3], y3, x, r);
+
+// One quad of k: the panel's 64 bytes at `wq` times the four rows' quads in `x` (16 `sdot` by lane).
+#define SDOT_STEP(x, wq)                                                                          \
+    {                                                                                             \
+        const int8_t *w_ = (wq);                                                                  \
+        const int8x16_t y0 = vld1q_s8(w_), y1 = vld1q_s8(w_ + 16), y2 = vld1q_s8(w_ + 32),        \
+                        y3 = vld1q_s8(w_ + 48);                                                   \
+        SDOT_ROW(0)                                                                               \
+        SDOT_ROW(1)                                                                               \
+        SDOT_ROW(2)                                                                               \
+        SDOT_ROW(3)                                                                               \
+    }
 #endif
 
 // One k (lane t of the rows' int16x4 quads) of 16 columns (int8 register `yt`) into every row's accumulators.
@@ -144,6 +164,17 @@ pn_tile_finish(int32x4_t acc[PN_MR][4], int mr, int nc, int c, int32_t *out, siz
             acc[r][2] = vmlal_lane_s16(acc[r][2], vget_low_s16(wh), x[r], t);   \
             acc[r][3] = vmlal_high_lane_s16(acc[r][3], wh, x[r], t);            \
         }                                                                       \
+    }
+
+// One quad of k: the panel's 64 bytes at `wq` split by `ld4` into one k of 16 columns each, times the rows' int16
+// quads `x[PN_MR]` (64 `smlal`/`smlal2` by lane).
+#define MLAL_STEP(wq)                                                                             \
+    {                                                                                             \
+        const int8x16x4_t y = vld4q_s8(wq);  /* y.val[t][q] = column q's k number t of the quad */ \
+        MLAL_K(y.val[0], 0)                                                                       \
+        MLAL_K(y.val[1], 1)                                                                       \
+        MLAL_K(y.val[2], 2)                                                                       \
+        MLAL_K(y.val[3], 3)                                                                       \
     }
 
 #endif
