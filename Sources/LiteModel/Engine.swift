@@ -188,10 +188,11 @@ public final class Engine {
     }
 
     /// The time of each step since `startOpTimings`, summed over frames and over steps whose names differ only in
-    /// numbers (every `enc.blocks.#.mlp.fc1`), largest first; empty when timing was never started.
-    public func opTimings() -> [(name: String, steps: Int, nanoseconds: UInt64)] {
+    /// numbers (every `enc.blocks.#.mlp.fc1`), largest first, with the group's multiply-adds per frame (matrix
+    /// products only, `Kernel.multiplyAdds`); empty when timing was never started.
+    public func opTimings() -> [(name: String, steps: Int, nanoseconds: UInt64, multiplyAdds: Int)] {
         guard let timings = executor.timings else { return [] }
-        var groups: [(name: String, steps: Int, nanoseconds: UInt64)] = []
+        var groups: [(name: String, steps: Int, nanoseconds: UInt64, multiplyAdds: Int)] = []
         for (index, name) in stepNames.enumerated() {
             var key = "", inNumber = false
             for ch in name.unicodeScalars {
@@ -199,14 +200,28 @@ public final class Engine {
                 if digit { if !inNumber { key.unicodeScalars.append("#") } } else { key.unicodeScalars.append(ch) }
                 inNumber = digit
             }
+            let macs = executor.kernels[index].multiplyAdds
             if let at = groups.firstIndex(where: { $0.name == key }) {
                 groups[at].steps += 1
                 groups[at].nanoseconds &+= timings[index]
+                groups[at].multiplyAdds += macs
             } else {
-                groups.append((key, 1, timings[index]))
+                groups.append((key, 1, timings[index], macs))
             }
         }
         return groups.sorted { $0.nanoseconds > $1.nanoseconds }
+    }
+
+    /// The GEMM and conv steps together since `startOpTimings` (not the attention heads, whose time is mostly
+    /// softmax): multiply-adds per frame and time summed over frames.
+    public func gemmTotals() -> (multiplyAdds: Int, nanoseconds: UInt64) {
+        guard let timings = executor.timings else { return (0, 0) }
+        var total = (multiplyAdds: 0, nanoseconds: UInt64(0))
+        for (index, kernel) in executor.kernels.enumerated() where kernel.isGemmOrConv {
+            total.multiplyAdds += kernel.multiplyAdds
+            total.nanoseconds &+= timings[index]
+        }
+        return total
     }
 
     /// Bytes of the arena.

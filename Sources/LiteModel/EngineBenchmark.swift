@@ -21,7 +21,10 @@ public struct BenchmarkResult {
     public let weightBytes: Int
     public let frameBufferBytes: Int
     /// The `ops` largest step groups (`Engine.opTimings`), per frame over the runs; empty unless asked for.
-    public var ops: [(name: String, steps: Int, nanoseconds: UInt64)] = []
+    public var ops: [(name: String, steps: Int, nanoseconds: UInt64, multiplyAdds: Int)] = []
+    /// The GEMM and conv steps together (`Engine.gemmTotals`) when `ops` were timed: multiply-adds per frame and
+    /// their time summed over the runs.
+    public var gemms: (multiplyAdds: Int, nanoseconds: UInt64) = (0, 0)
 
     /// Lines for a terminal.
     public var text: String {
@@ -43,7 +46,13 @@ public struct BenchmarkResult {
 
     private var opsText: String {
         guard !ops.isEmpty else { return "" }
-        var out = "\nper op (mean per frame, steps named alike summed, share of the median inference):"
+        // 2 operations per multiply-add over the group's mean time per frame.
+        func gops(_ multiplyAdds: Int, _ nanoseconds: UInt64) -> String {
+            let perFrame = nanoseconds / UInt64(max(runs, 1))
+            guard multiplyAdds > 0, perFrame > 0 else { return "" }
+            return "  " + String(UInt64(2 * multiplyAdds) / perFrame) + " GOPS"
+        }
+        var out = "\nper op (mean per frame, steps named alike summed, share of the median inference; GOPS of GEMMs, convs and attention's two products):"
         for op in ops {
             let us = op.nanoseconds / UInt64(max(runs, 1)) / 1000
             let share = medianInferenceNs == 0 ? 0 : (op.nanoseconds / UInt64(max(runs, 1))) * 1000 / medianInferenceNs
@@ -51,7 +60,12 @@ public struct BenchmarkResult {
             while name.utf8.count < 34 { name += " " }
             out += "\n  " + name + " " + String(us / 1000) + "." + String(us % 1000 / 100) + String(us % 100 / 10)
                 + " ms  " + String(share / 10) + "." + String(share % 10) + " %  (" + String(op.steps) + " steps)"
+                + gops(op.multiplyAdds, op.nanoseconds)
         }
+        let gop = 2 * gemms.multiplyAdds / 1_000_000, us = gemms.nanoseconds / UInt64(max(runs, 1)) / 1000
+        out += "\nGEMMs and convs (every step, epilogues included): " + String(gop / 1000) + "."
+            + String(gop % 1000 / 100) + String(gop % 100 / 10) + " GOP per frame in " + String(us / 1000) + "."
+            + String(us % 1000 / 100) + String(us % 100 / 10) + " ms:" + gops(gemms.multiplyAdds, gemms.nanoseconds)
         return out
     }
 }
@@ -114,7 +128,10 @@ public enum EngineBenchmark {
                                medianPostprocessNs: median(post), peakRSSBytes: peakRSSBytes(),
                                arenaBytes: engine.arenaBytes, weightBytes: engine.weightBytes,
                                frameBufferBytes: engine.frameBufferBytes)
-        if ops > 0 { result.ops = Array(engine.opTimings().prefix(ops)) }
+        if ops > 0 {
+            result.ops = Array(engine.opTimings().prefix(ops))
+            result.gemms = engine.gemmTotals()
+        }
         return result
     }
 }

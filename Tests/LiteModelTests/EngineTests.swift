@@ -130,6 +130,17 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(qkv.nanoseconds, 0)
         XCTAssertLessThanOrEqual(total, inference)
         XCTAssertEqual(ops.map(\.nanoseconds), ops.map(\.nanoseconds).sorted(by: >))
+        // Multiply-adds for the GOPS: the qkv GEMMs are rows x 3 dim x dim each, rows at least the two branches' tokens
+        // (windowed blocks also compute their padded windows' rows); norms none.
+        let c = engine.model.config, tokens = (c.imgSize / c.patchSize) * (c.imgSize / c.patchSize)
+        XCTAssertEqual(qkv.multiplyAdds % (3 * c.embedDim * c.embedDim), 0)
+        XCTAssertGreaterThanOrEqual(qkv.multiplyAdds, c.depth * 2 * tokens * 3 * c.embedDim * c.embedDim)
+        XCTAssertEqual(try XCTUnwrap(ops.first { $0.name == "enc.blocks.#.norm#" }).multiplyAdds, 0)
+        XCTAssertGreaterThan(try XCTUnwrap(ops.first { $0.name == "enc.blocks.#.attn" }).multiplyAdds, 0)
+        let gemms = engine.gemmTotals()
+        XCTAssertGreaterThan(gemms.multiplyAdds, qkv.multiplyAdds)
+        XCTAssertLessThan(gemms.multiplyAdds, ops.reduce(0) { $0 + $1.multiplyAdds })  // attention excluded
+        XCTAssertLessThanOrEqual(gemms.nanoseconds, total)
         engine.startOpTimings()
         XCTAssertEqual(engine.opTimings().reduce(UInt64(0)) { $0 + $1.nanoseconds }, 0)
     }

@@ -162,6 +162,36 @@ enum Kernel {
     case channelAttention(ChannelAttention, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                           scratch: UnsafeMutablePointer<Float>)
 
+    /// Multiply-adds of one frame's run of this step when it is a matrix product (GEMMs, convs, the attention
+    /// heads' two products over their kept queries), else 0: the benchmark's GOPS (2 operations each).
+    var multiplyAdds: Int {
+        switch self {
+        case .qgemm(let g): return g.m * g.n * g.k
+        case .fgemm(let g): return g.m * g.n * g.k
+        case .qconv(let c, _, _): return c.geometry.outH * c.geometry.outW * c.geometry.outC * c.geometry.k
+        case .fconv(let c, _, _): return c.geometry.outH * c.geometry.outW * c.geometry.outC * c.geometry.k
+        case .qconvT(let c): return c.inH * c.inW * 4 * c.outC * c.inC
+        case .fconvT(let c): return c.inH * c.inW * 4 * c.outC * c.inC
+        case .qattention(let a):
+            var total = 0
+            for h in a.heads { total += h.validH * h.validW * h.gridH * h.gridW * h.headDim * 2 }
+            return total
+        case .fattention(let a):
+            var total = 0
+            for h in a.heads { total += h.validH * h.validW * h.gridH * h.gridW * h.headDim * 2 }
+            return total
+        default: return 0
+        }
+    }
+
+    /// Whether the step is a GEMM or a convolution (int8 or fp32).
+    var isGemmOrConv: Bool {
+        switch self {
+        case .qgemm, .fgemm, .qconv, .fconv, .qconvT, .fconvT: return true
+        default: return false
+        }
+    }
+
     /// Units of work and the chunk size; chunk boundaries never depend on the thread count.
     var units: (count: Int, grain: Int) {
         switch self {
