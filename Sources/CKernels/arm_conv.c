@@ -69,14 +69,7 @@ dot_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int8_t *a8, siz
             }
         }
     }
-    int32_t sums[PN_NR] = {0};
-    memcpy(sums, w_sum + c, (size_t)(nc < PN_NR ? nc : PN_NR) * 4);
-    #pragma GCC unroll 4
-    for (int q = 0; q < 4; q++) {
-        const int32x4_t corr = vmulq_n_s32(vld1q_s32(sums + 4 * q), s->a_zero);
-        #pragma GCC unroll 4
-        for (int r = 0; r < PN_MR; r++) acc[r][q] = vsubq_s32(acc[r][q], corr);
-    }
+    pn_subtract_zero_point(acc, w_sum, c, nc, s->a_zero);
     pn_tile_finish(acc, mr, nc < PN_NR ? nc : PN_NR, c, pn_rows32(o, i), o->ldo, 0, o->scale, o->bias, o->rq,
                    pn_rows8(o, i));
 }
@@ -131,16 +124,8 @@ mlal_conv_tile(const int mr, int nc, const qs8_conv_row *s, const int16_t *a16, 
                    pn_rows8(o, i));
 }
 
-// Input pixels as a - z_a in int16 (|a - z_a| <= 255), padding 0.
-static inline void widen_pixels(int16_t *dst, const int8_t *src, size_t count, int32_t a_zero) {
-    const int16x8_t z = vdupq_n_s16((int16_t)a_zero);
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) vst1q_s16(dst + i, vsubq_s16(vmovl_s8(vld1_s8(src + i)), z));
-    for (; i < count; i++) dst[i] = (int16_t)(src[i] - a_zero);
-}
-
 #define FILL_S16(dst, pixels) memset((dst), 0, (size_t)(pixels) * cin * 2)
-#define STORE_S16(dst, src, pixels) widen_pixels((dst), (src), (size_t)(pixels) * cin, s->a_zero)
+#define STORE_S16(dst, src, pixels) pn_widen((dst), (src), (size_t)(pixels) * cin, s->a_zero)
 
 void qs8_conv_row_packed_4x16c4__neon_mlal_lane(const qs8_conv_row *s, const int8_t *input, int oy, int16_t *window,
                                                 const int8_t *packed, const float *scale, const float *bias,

@@ -50,16 +50,7 @@ dot_gemm(int m, int n, int k, const int8_t *a, size_t lda, int32_t a_zero, const
                     SDOT_STEP(x, w + 64 * (size_t)j)
                 }
                 const int nc = n - c < PN_NR ? n - c : PN_NR;
-                if (!accumulate) {  // the zero-point correction z_a * sum_k w, once per output (first K chunk)
-                    int32_t sums[PN_NR] = {0};
-                    memcpy(sums, w_sum + c, (size_t)nc * 4);
-                    #pragma GCC unroll 4
-                    for (int q = 0; q < 4; q++) {
-                        const int32x4_t corr = vmulq_n_s32(vld1q_s32(sums + 4 * q), a_zero);
-                        #pragma GCC unroll 4
-                        for (int r = 0; r < PN_MR; r++) acc[r][q] = vsubq_s32(acc[r][q], corr);
-                    }
-                }
+                if (!accumulate) pn_subtract_zero_point(acc, w_sum, c, nc, a_zero);  // once per output: first chunk
                 pn_tile_finish(acc, mr, nc, c, pn_rows32(o, i), o->ldo, accumulate, scale, o->bias, o->rq,
                                pn_rows8(o, i));
             }
@@ -98,18 +89,14 @@ void qs8_gemm_packed_4x16c4_requant__neondot(int m, int n, int k, const int8_t *
 // `mr` (|a - z_a| <= 255: QGemm checks z_a is an int8).
 static void widen_rows(int mr, int kc, const int8_t *a, size_t lda, int32_t a_zero, int16_t *a16) {
     const int k4 = (kc + 3) & ~3;
-    const int16x8_t z = vdupq_n_s16((int16_t)a_zero);
     for (int r = 0; r < PN_MR; r++) {
         int16_t *dst = a16 + (size_t)r * PN_KC;
         if (r >= mr) {
             memset(dst, 0, (size_t)k4 * 2);
             continue;
         }
-        const int8_t *row = a + (size_t)r * lda;
-        int kk = 0;
-        for (; kk + 8 <= kc; kk += 8) vst1q_s16(dst + kk, vsubq_s16(vmovl_s8(vld1_s8(row + kk)), z));
-        for (; kk < kc; kk++) dst[kk] = (int16_t)(row[kk] - a_zero);
-        for (; kk < k4; kk++) dst[kk] = 0;
+        pn_widen(dst, a + (size_t)r * lda, (size_t)kc, a_zero);
+        for (int kk = kc; kk < k4; kk++) dst[kk] = 0;
     }
 }
 

@@ -131,6 +131,28 @@ __attribute__((always_inline)) static inline void pn_zero(int32x4_t acc[PN_MR][4
         for (int q = 0; q < 4; q++) acc[r][q] = vdupq_n_s32(0);
 }
 
+// `dst[i] = src[i] - a_zero` widened to int16 for `count` values (|a - z_a| <= 255: z_a is an int8): the
+// activations of the plain NEON kernels, GEMM rows and conv windows.
+static inline void pn_widen(int16_t *dst, const int8_t *src, size_t count, int32_t a_zero) {
+    const int16x8_t z = vdupq_n_s16((int16_t)a_zero);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) vst1q_s16(dst + i, vsubq_s16(vmovl_s8(vld1_s8(src + i)), z));
+    for (; i < count; i++) dst[i] = (int16_t)(src[i] - a_zero);
+}
+
+// The zero-point correction of the `sdot` tiles: `z_a * w_sum[c]` off every row's outputs of columns c .. c + nc.
+__attribute__((always_inline)) static inline void
+pn_subtract_zero_point(int32x4_t acc[PN_MR][4], const int32_t *w_sum, int c, int nc, int32_t a_zero) {
+    int32_t sums[PN_NR] = {0};
+    memcpy(sums, w_sum + c, (size_t)(nc < PN_NR ? nc : PN_NR) * 4);
+    #pragma GCC unroll 4
+    for (int q = 0; q < 4; q++) {
+        const int32x4_t corr = vmulq_n_s32(vld1q_s32(sums + 4 * q), a_zero);
+        #pragma GCC unroll 4
+        for (int r = 0; r < PN_MR; r++) acc[r][q] = vsubq_s32(acc[r][q], corr);
+    }
+}
+
 // The tile steps of the two AArch64 kernels (GEMM and direct conv), accumulators `acc[PN_MR][4]` in scope.
 #if defined(__ARM_FEATURE_DOTPROD)
 // Row r's four k (lane r of `x`, four rows interleaved by quads of k) times the panel's four registers

@@ -185,9 +185,8 @@ final class GraphBuilder {
         qs8RowSums(w, n: o, k: k, into: sums)
         var packed: QPackedWeights? = nil
         if let layout = QGemmKernel.selected.packLayout {
-            let rows = o / blocks, bytes = qs8PackedBytes(n: rows, k: k, layout: layout)
-            let p = constants.allocate(Int8.self, count: blocks * bytes)
-            for b in 0..<blocks { qs8PackWeights(w + b * rows * k, n: rows, k: k, layout: layout, into: p + b * bytes) }
+            let p = constants.allocate(Int8.self, count: qs8PackedBytes(n: o, k: k, blocks: blocks, layout: layout))
+            qs8PackWeights(w, n: o, k: k, blocks: blocks, layout: layout, into: p)
             packed = QPackedWeights(UnsafePointer(p), layout: layout)
             // Frames read the packed copy: the mapped original need not stay resident next to it.
             file.storage.releaseResident(t.bytes)

@@ -191,7 +191,7 @@ extension GraphBuilder {
     /// ConvTranspose 2x2 stride 2 of an `h x w x cin` map; fp32 `2h x 2w x cout` out.
     func convT2x2(_ x: GTensor, h: Int, w: Int, cin: Int, _ layer: String, record: String? = nil) throws(GraphError) -> GTensor {
         if int8 {
-            let qw = try qweights(layer, blocks: 2)  // QConvTranspose2x2.packedWeights: the two tap pairs
+            let qw = try qweights(layer, blocks: QConvTranspose2x2.packedBlocks)
             let (wq, sums, rows, k) = (qw.w, qw.sums, qw.o, qw.k)
             guard k == cin, rows % 4 == 0 else { throw .badTensor(name: layer + ".weight", reason: "not [4 Cout, Cin]") }
             let a = try quantized(x, count: h * w * cin, for: layer)

@@ -283,18 +283,18 @@ public struct QConvTranspose2x2 {
         self.weightRowSums = weightRowSums; self.packedWeights = packedWeights; self.output = output
     }
 
+    /// Row blocks of the packed weights: the two tap pairs.
+    public static let packedBlocks = 2
+
     /// Bytes of `packWeights`' output for `layout`.
     public static func packedBytes(outC: Int, inC: Int, layout: QPackLayout) -> Int {
-        2 * qs8PackedBytes(n: 2 * outC, k: inC, layout: layout)
+        qs8PackedBytes(n: 4 * outC, k: inC, blocks: packedBlocks, layout: layout)
     }
 
     /// Packs `[4 outC, inC]` weights for `packedWeights`: the two tap pairs one after the other.
     public static func packWeights(_ w: UnsafePointer<Int8>, outC: Int, inC: Int, layout: QPackLayout,
                                    into packed: UnsafeMutablePointer<Int8>) {
-        let pair = qs8PackedBytes(n: 2 * outC, k: inC, layout: layout)
-        for dy in 0..<2 {
-            qs8PackWeights(w + dy * 2 * outC * inC, n: 2 * outC, k: inC, layout: layout, into: packed + dy * pair)
-        }
+        qs8PackWeights(w, n: 4 * outC, k: inC, blocks: packedBlocks, layout: layout, into: packed)
     }
 
     /// Computes the output rows produced by input rows `inRows` (two output rows each).

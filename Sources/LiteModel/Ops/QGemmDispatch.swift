@@ -152,6 +152,19 @@ public func qs8PackWeights(_ w: UnsafePointer<Int8>, n: Int, k: Int, ldw: Int? =
     }
 }
 
+/// Bytes of `N x K` weights packed by `qs8PackWeights(_:n:k:blocks:layout:into:)`.
+public func qs8PackedBytes(n: Int, k: Int, blocks: Int, layout: QPackLayout) -> Int {
+    blocks * qs8PackedBytes(n: n / blocks, k: k, layout: layout)
+}
+
+/// Packs `w[N, K]` as `blocks` row blocks of `N / blocks` rows, each packed on its own, one after another, so
+/// each block's GEMM starts on a panel edge whatever its height (a transposed conv's tap pairs).
+public func qs8PackWeights(_ w: UnsafePointer<Int8>, n: Int, k: Int, blocks: Int, layout: QPackLayout,
+                           into packed: UnsafeMutablePointer<Int8>) {
+    let rows = n / blocks, bytes = qs8PackedBytes(n: rows, k: k, layout: layout)
+    for b in 0..<blocks { qs8PackWeights(w + b * rows * k, n: rows, k: k, layout: layout, into: packed + b * bytes) }
+}
+
 /// `packed` advanced to output column `column`, or nil when the column is not at a panel edge.
 public func qs8PackedColumns(_ packed: QPackedWeights?, k: Int, from column: Int) -> QPackedWeights? {
     guard let packed, column % packed.layout.panelColumns == 0 else { return nil }
